@@ -1,0 +1,1142 @@
+"""Integration-test harness for parley's xmppd.
+
+Starts real xmppd processes on 127.0.0.1 (one per Server, in its own temporary
+directory), drives them with slixmpp clients, raw sockets and the CLI tools, and
+runs the `test_*` functions of a test file with a time bound each.
+
+Everything waits on events (log lines, stanzas, socket reads) with a deadline;
+nothing sleeps for synchronisation. Run a test file with /usr/bin/python3:
+
+    /usr/bin/python3 tests/integration/test_messages.py [NAME_SUBSTRING...]
+
+PARLEY_BUILD_DIR points at the meson build directory (default /work/main/build,
+or the `build` directory beside the sources).
+"""
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import inspect
+import logging
+import os
+import re
+import secrets
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+from xml.sax.saxutils import escape as xml_escape, quoteattr
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC_ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+def build_dir():
+    d = os.environ.get('PARLEY_BUILD_DIR')
+    if d:
+        return d
+    if os.path.isdir('/work/main/build'):
+        return '/work/main/build'
+    return os.path.join(SRC_ROOT, 'build')
+
+
+def xmppd_path():
+    return os.path.join(build_dir(), 'xmppd', 'xmppd')
+
+
+def parleyctl_path():
+    return os.path.join(build_dir(), 'xmppd', 'parleyctl')
+
+
+DEFAULT_DOMAIN = 'meet.parley'
+DEFAULTS = {
+    'XMPP_DOMAIN': 'meet.parley',
+    'XMPP_AUTH_DOMAIN': 'auth.meet.parley',
+    'XMPP_GUEST_DOMAIN': 'guest.meet.parley',
+    'XMPP_HIDDEN_DOMAIN': 'hidden.meet.parley',
+    'XMPP_MUC_DOMAIN': 'muc.meet.parley',
+    'XMPP_INTERNAL_MUC_DOMAIN': 'internal-muc.meet.parley',
+    'XMPP_BIND_ADDRESS': '127.0.0.1',
+    'XMPP_LOGIN_RATE': '100000',
+    'LOG_LEVEL': 'info',
+}
+
+NS_STREAM = 'http://etherx.jabber.org/streams'
+NS_STREAMS_ERR = 'urn:ietf:params:xml:ns:xmpp-streams'
+NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas'
+NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl'
+NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls'
+NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind'
+NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session'
+NS_ROSTER = 'jabber:iq:roster'
+
+SANITIZER_MARKERS = ('ERROR: AddressSanitizer', 'runtime error:', 'ERROR: LeakSanitizer',
+                     'WARNING: ThreadSanitizer', 'ERROR: MemorySanitizer')
+
+
+def _scrubbed_env(extra=None):
+    """The environment for a daemon or tool: without any inherited config key
+    (every key can be overridden by an environment variable of its name)."""
+    env = {k: v for k, v in os.environ.items()
+           if not (k.startswith('XMPP_') or k.startswith('ENABLE_') or k.startswith('C2S_')
+                   or k in ('LOG_LEVEL', 'PARLEY_CONFIG', 'JVB_AUTH_USER', 'PUBLIC_URL'))}
+    if extra:
+        env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+_cert_lock = threading.Lock()
+
+
+def make_cert(directory):
+    """A self-signed EC P-256 certificate for CN=localhost; returns (cert, key)."""
+    cert = os.path.join(directory, 'cert.pem')
+    key = os.path.join(directory, 'key.pem')
+    with _cert_lock:
+        subprocess.run(
+            ['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+             '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost',
+             '-addext', 'subjectAltName=DNS:localhost,DNS:meet.parley,DNS:*.meet.parley'],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=30)
+    return cert, key
+
+
+_live_servers = set()
+_live_lock = threading.Lock()
+
+
+class ServerError(AssertionError):
+    pass
+
+
+class Server:
+    """One xmppd on 127.0.0.1 with its own config, certificate and data dir.
+
+    Config overrides are keyword arguments (value None removes the key from the
+    file, so the built-in default applies). `env` adds environment variables for
+    the daemon only. Use as a context manager: on exit it stops the daemon,
+    fails if it crashed (non-zero exit after SIGTERM, sanitizer report), and
+    prints the log when anything failed.
+    """
+
+    READY = 'xmppd ready'
+
+    def __init__(self, tmpdir, start=True, env=None, raw_config=None, **overrides):
+        self.dir = tmpdir
+        self.config_path = os.path.join(tmpdir, 'xmppd.conf')
+        self.data_dir = os.path.join(tmpdir, 'data')
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.cert, self.key = make_cert(tmpdir)
+        self.port = free_port()
+        self.config = dict(DEFAULTS)
+        self.config.update({
+            'XMPP_PORT': str(self.port),
+            'XMPP_DATA_DIR': self.data_dir,
+            'XMPP_TLS_CERT': self.cert,
+            'XMPP_TLS_KEY': self.key,
+        })
+        for k, v in overrides.items():
+            if v is None:
+                self.config.pop(k, None)
+            else:
+                self.config[k] = str(v)
+        self.env = dict(env or {})
+        self.raw_config = raw_config
+        self.write_config()
+        self.proc = None
+        self.log_lines = []
+        self._log_cond = threading.Condition()
+        self._reader = None
+        self.exit_codes = []
+        self.problems = []
+        self.starts = 0
+        if start:
+            self.start()
+
+    # -- configuration ----------------------------------------------------
+    @property
+    def domain(self):
+        return self.config.get('XMPP_DOMAIN', DEFAULT_DOMAIN)
+
+    @property
+    def auth_domain(self):
+        return self.config.get('XMPP_AUTH_DOMAIN', 'auth.meet.parley')
+
+    @property
+    def guest_domain(self):
+        return self.config.get('XMPP_GUEST_DOMAIN', 'guest.meet.parley')
+
+    @property
+    def hidden_domain(self):
+        return self.config.get('XMPP_HIDDEN_DOMAIN', 'hidden.meet.parley')
+
+    def write_config(self):
+        with open(self.config_path, 'w') as f:
+            if self.raw_config is not None:
+                f.write(self.raw_config)
+            else:
+                f.write('# written by tests/integration/harness.py\n')
+                for k, v in self.config.items():
+                    f.write('%s=%s\n' % (k, v))
+
+    # -- process ----------------------------------------------------------
+    def start(self, timeout=15):
+        exe = xmppd_path()
+        if not os.access(exe, os.X_OK):
+            raise ServerError('xmppd binary not found at %s (build first)' % exe)
+        with self._log_cond:
+            self._start_index = len(self.log_lines)
+        self.proc = subprocess.Popen(
+            [exe, '--config', self.config_path], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_scrubbed_env(self.env),
+            cwd=self.dir)
+        self.starts += 1
+        with _live_lock:
+            _live_servers.add(self)
+        self._reader = threading.Thread(target=self._read_log, args=(self.proc,), daemon=True)
+        self._reader.start()
+        try:
+            self.wait_log(self.READY, timeout=timeout, since=self._start_index)
+        except ServerError:
+            rc = self.proc.poll()
+            self._kill()
+            raise ServerError('xmppd did not become ready within %ss (exit code %s)' % (timeout, rc))
+
+    def _read_log(self, proc):
+        for raw in iter(proc.stdout.readline, b''):
+            line = raw.decode('utf-8', 'replace').rstrip('\n')
+            with self._log_cond:
+                self.log_lines.append(line)
+                self._log_cond.notify_all()
+        proc.stdout.close()
+        with self._log_cond:
+            self._log_cond.notify_all()
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def mark(self):
+        """Index of the next log line, for wait_log(since=...)."""
+        with self._log_cond:
+            return len(self.log_lines)
+
+    def wait_log(self, substring, timeout=10, since=0):
+        """Waits for a log line (from index `since`) containing substring (or
+        matching it, if it is a compiled regex). Returns the line."""
+        deadline = time.monotonic() + timeout
+        with self._log_cond:
+            i = since
+            while True:
+                while i < len(self.log_lines):
+                    line = self.log_lines[i]
+                    i += 1
+                    if (substring.search(line) if hasattr(substring, 'search') else substring in line):
+                        return line
+                if self.proc is not None and self.proc.poll() is not None and \
+                        (self._reader is None or not self._reader.is_alive()):
+                    raise ServerError('xmppd exited (code %s) while waiting for log %r'
+                                      % (self.proc.returncode, substring))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ServerError('timed out after %ss waiting for log line %r' % (timeout, substring))
+                self._log_cond.wait(min(left, 0.5))
+
+    async def await_log(self, substring, timeout=10, since=0):
+        """wait_log for async tests (does not block the event loop)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, lambda: self.wait_log(substring, timeout, since))
+
+    def log_text(self):
+        with self._log_cond:
+            return '\n'.join(self.log_lines)
+
+    def assert_alive(self):
+        if not self.running():
+            raise ServerError('xmppd is not running (exit code %s)' % (self.proc and self.proc.returncode))
+
+    def stop(self, timeout=10):
+        """SIGTERM, wait (SIGKILL after `timeout`); returns the exit code and
+        records a problem if it was not a clean exit."""
+        if self.proc is None:
+            return None
+        proc = self.proc
+        if proc.poll() is None:
+            already_dead = False
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+                self.problems.append('xmppd did not exit within %ss of SIGTERM (killed)' % timeout)
+        else:
+            already_dead = True
+        if self._reader is not None:
+            self._reader.join(5)
+        rc = proc.returncode
+        self.exit_codes.append(rc)
+        if already_dead:
+            self.problems.append('xmppd died before it was stopped (exit code %s)' % rc)
+        elif rc != 0 and not any(p.startswith('xmppd did not exit') for p in self.problems):
+            self.problems.append('xmppd exited with code %s after SIGTERM' % rc)
+        self.proc = None
+        with _live_lock:
+            _live_servers.discard(self)
+        self._check_sanitizers()
+        return rc
+
+    def _kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        with _live_lock:
+            _live_servers.discard(self)
+
+    def _check_sanitizers(self):
+        with self._log_cond:
+            bad = [l for l in self.log_lines if any(m in l for m in SANITIZER_MARKERS)]
+        if bad and not any(p.startswith('sanitizer') for p in self.problems):
+            self.problems.append('sanitizer report in the log: %s' % bad[0])
+
+    def restart(self, timeout=15):
+        rc = self.stop()
+        if rc != 0:
+            raise ServerError('xmppd exited with %s on SIGTERM before restart' % rc)
+        self.start(timeout)
+
+    def check(self):
+        """Raises if the daemon crashed or reported a sanitizer error so far."""
+        if self.proc is not None and self.proc.poll() is not None:
+            self.problems.append('xmppd died during the test (exit code %s)' % self.proc.returncode)
+            self.proc = None
+        self._check_sanitizers()
+        if self.problems:
+            raise ServerError('; '.join(self.problems))
+
+    def print_log(self, file=None):
+        file = file or sys.stdout
+        print('----- xmppd log (%s) -----' % self.dir, file=file)
+        print(self.log_text(), file=file)
+        print('----- end of xmppd log -----', file=file)
+        file.flush()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, et, ev, tb):
+        try:
+            self.stop()
+        except Exception as e:  # pragma: no cover - reported below
+            self.problems.append('stopping failed: %r' % e)
+        if et is not None or self.problems:
+            self.print_log()
+        if et is None and self.problems:
+            raise ServerError('; '.join(self.problems))
+        return False
+
+    # -- tools ------------------------------------------------------------
+    def parleyctl(self, *args, input=None, timeout=20, env=None, config=True):
+        """Runs parleyctl --config FILE ARGS; returns (rc, stdout, stderr)."""
+        cmd = [parleyctl_path()]
+        if config:
+            cmd += ['--config', self.config_path]
+        cmd += list(args)
+        p = subprocess.run(cmd, input=input, stdin=None if input is not None else subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=timeout,
+                           env=_scrubbed_env(dict(self.env, **(env or {}))))
+        return p.returncode, p.stdout, p.stderr
+
+    def adduser(self, jid, password):
+        rc, out, err = self.parleyctl('adduser', jid, input=password + '\n')
+        if rc != 0:
+            raise AssertionError('parleyctl adduser %s failed (%s): %s%s' % (jid, rc, out, err))
+
+    def jid(self, user, domain=None):
+        return '%s@%s' % (user, domain or self.domain)
+
+
+@contextlib.contextmanager
+def server(**kw):
+    """A Server in a fresh temporary directory."""
+    with tempfile.TemporaryDirectory(prefix='parley-it-') as d:
+        with Server(d, **kw) as s:
+            yield s
+
+
+def kill_live_servers():
+    with _live_lock:
+        servers = list(_live_servers)
+    for s in servers:
+        s._kill()
+
+
+# ---------------------------------------------------------------------------
+# slixmpp clients
+
+logging.basicConfig(level=os.environ.get('PARLEY_TEST_LOG', 'CRITICAL').upper(),
+                    format='%(asctime)s %(name)s %(levelname)s %(message)s')
+
+
+def _slixmpp():
+    import slixmpp  # noqa: imported lazily so a missing module fails one test, not the import
+    return slixmpp
+
+
+class AuthFailed(AssertionError):
+    def __init__(self, msg, condition=None):
+        super().__init__(msg)
+        self.condition = condition
+
+
+def _make_catch_all(client):
+    from slixmpp.xmlstream.handler import Callback
+    from slixmpp.xmlstream.matcher.base import MatcherBase
+
+    class MatchStanza(MatcherBase):
+        def match(self, xml):
+            tag = getattr(getattr(xml, 'xml', None), 'tag', None)
+            return tag in ('{jabber:client}message', '{jabber:client}presence', '{jabber:client}iq')
+
+    return Callback('parley-test catch-all', MatchStanza(None), client._on_stanza)
+
+
+class Client:
+    """A slixmpp ClientXMPP plus a buffer of every stanza it received.
+
+    `expect(pred)` returns (and removes) the first buffered stanza matching
+    pred, waiting for more up to a timeout. Stanzas are slixmpp stanza objects;
+    `.xml` is the ElementTree element, so predicates can check raw attributes.
+    """
+
+    def __init__(self, port, jid, password=None, *, mech=None, name=None,
+                 plugins=('xep_0030', 'xep_0199', 'xep_0092'), manual_subscriptions=True):
+        slixmpp = _slixmpp()
+        self.port = port
+        self.name = name or jid
+        self.xmpp = slixmpp.ClientXMPP(jid, password or '', sasl_mech=mech)
+        self.xmpp.ssl_context.check_hostname = False
+        self.xmpp.ssl_context.verify_mode = ssl.CERT_NONE
+        self.xmpp.whitespace_keepalive = False
+        for p in plugins:
+            if p == 'xep_0199':
+                self.xmpp.register_plugin(p, {'keepalive': False})
+            else:
+                self.xmpp.register_plugin(p)
+        if manual_subscriptions:
+            self.xmpp.auto_authorize = None
+            self.xmpp.auto_subscribe = False
+        self.buf = []
+        self.all = []
+        self._new = asyncio.Event()
+        self.stream_errors = []
+        self.auth_failures = []
+        self.disconnected = asyncio.Event()
+        self.xmpp.register_handler(_make_catch_all(self))
+        self.xmpp.add_event_handler('stream_error', self._on_stream_error)
+        self.xmpp.add_event_handler('failed_auth', self._on_failed_auth)
+        self.xmpp.add_event_handler('disconnected', self._on_disconnected)
+        self.session = asyncio.get_running_loop().create_future()
+
+    # events
+    def _on_stanza(self, st):
+        self.buf.append(st)
+        self.all.append(st)
+        self._new.set()
+
+    def _on_stream_error(self, err):
+        self.stream_errors.append(err)
+        self._new.set()
+        if not self.session.done():
+            self.session.set_exception(AuthFailed('%s: stream error %s before session start'
+                                                  % (self.name, err['condition']), err['condition']))
+
+    def _on_failed_auth(self, st):
+        cond = st['condition'] if st is not None else None
+        self.auth_failures.append(cond)
+        if not self.session.done():
+            self.session.set_exception(AuthFailed('%s: SASL failure %s' % (self.name, cond), cond))
+
+    def _on_disconnected(self, reason):
+        self.disconnected.set()
+        self._new.set()
+        if not self.session.done():
+            self.session.set_exception(AuthFailed('%s: disconnected before session start (%s)'
+                                                  % (self.name, reason)))
+
+    @property
+    def jid(self):
+        """The bound full JID (str)."""
+        return str(self.xmpp.boundjid.full)
+
+    @property
+    def bare(self):
+        return str(self.xmpp.boundjid.bare)
+
+    async def connect(self, timeout=10, presence=None, priority=None, roster=False,
+                      plain=False):
+        """Connects to 127.0.0.1:port, waits for session_start. Raises
+        AuthFailed on SASL failure / stream error / disconnect. With
+        presence (a status string or True) sends initial presence."""
+        self.xmpp.connect(('127.0.0.1', self.port), disable_starttls=plain, force_starttls=not plain)
+        try:
+            await asyncio.wait_for(asyncio.shield(self.session), timeout)
+        except asyncio.TimeoutError:
+            self.abort()
+            raise AssertionError('%s: no session within %ss' % (self.name, timeout))
+        except AuthFailed:
+            self.abort()
+            raise
+        if roster:
+            await self.iq("<iq type='get' id='%s'><query xmlns='jabber:iq:roster'/></iq>" % uid(),
+                          timeout=timeout)
+        if presence is not None or priority is not None:
+            self.send_presence(status=presence if isinstance(presence, str) else None,
+                               priority=priority)
+        return self
+
+    def session_started(self, *_):
+        if not self.session.done():
+            self.session.set_result(True)
+
+    def send_presence(self, status=None, priority=None, to=None, type=None, show=None):
+        attrs = ''
+        if to:
+            attrs += ' to=%s' % quoteattr(to)
+        if type:
+            attrs += ' type=%s' % quoteattr(type)
+        inner = ''
+        if show:
+            inner += '<show>%s</show>' % show
+        if status:
+            inner += '<status>%s</status>' % xml_escape(status)
+        if priority is not None:
+            inner += '<priority>%d</priority>' % priority
+        self.send_raw('<presence%s>%s</presence>' % (attrs, inner))
+
+    def send_message(self, to, body, type='chat', id=None, extra=''):
+        id = id or uid()
+        self.send_raw("<message to=%s type=%s id=%s><body>%s</body>%s</message>"
+                      % (quoteattr(to), quoteattr(type), quoteattr(id), xml_escape(body), extra))
+        return id
+
+    def send_raw(self, data):
+        self.xmpp.send_raw(data)
+
+    async def iq(self, xml, timeout=10, expect_type=None):
+        """Sends a raw IQ (with an id attribute) and waits for the result or
+        error with that id. Returns the response stanza."""
+        m = re.search(r"""\bid=['"]([^'"]+)['"]""", xml)
+        assert m, 'iq needs an id'
+        iq_id = m.group(1)
+        self.send_raw(xml)
+        resp = await self.expect(lambda s: s.xml.tag == '{jabber:client}iq'
+                                 and s.xml.get('id') == iq_id
+                                 and s.xml.get('type') in ('result', 'error'),
+                                 timeout, 'response to iq %s' % iq_id)
+        if expect_type is not None and resp.xml.get('type') != expect_type:
+            raise AssertionError('%s: iq %s answered with type %s, expected %s: %s'
+                                 % (self.name, iq_id, resp.xml.get('type'), expect_type, resp))
+        return resp
+
+    async def ping(self, to=None, timeout=10):
+        """XEP-0199 ping; returns the response (asserts it is a result)."""
+        to_attr = ' to=%s' % quoteattr(to) if to else ''
+        return await self.iq("<iq type='get' id='%s'%s><ping xmlns='urn:xmpp:ping'/></iq>"
+                             % (uid(), to_attr), timeout, expect_type='result')
+
+    async def expect(self, pred, timeout=5, what='a matching stanza'):
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, st in enumerate(self.buf):
+                try:
+                    ok = pred(st)
+                except Exception:
+                    ok = False
+                if ok:
+                    del self.buf[i]
+                    return st
+            left = deadline - time.monotonic()
+            if left <= 0:
+                recent = '\n    '.join(str(s) for s in self.buf[-8:]) or '(nothing)'
+                raise AssertionError('%s: timed out after %ss waiting for %s; unconsumed stanzas:\n    %s'
+                                     % (self.name, timeout, what, recent))
+            self._new.clear()
+            try:
+                await asyncio.wait_for(self._new.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+
+    def pending(self, pred=lambda s: True):
+        return [s for s in self.buf if pred(s)]
+
+    def assert_none(self, pred, what='an unexpected stanza'):
+        bad = self.pending(pred)
+        if bad:
+            raise AssertionError('%s: received %s: %s' % (self.name, what, bad[0]))
+
+    async def expect_stream_error(self, timeout=10):
+        deadline = time.monotonic() + timeout
+        while not self.stream_errors:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError('%s: no stream error within %ss' % (self.name, timeout))
+            self._new.clear()
+            try:
+                await asyncio.wait_for(self._new.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+        return self.stream_errors[0]['condition']
+
+    async def wait_disconnected(self, timeout=10):
+        await asyncio.wait_for(self.disconnected.wait(), timeout)
+
+    def abort(self):
+        try:
+            self.xmpp.cancel_connection_attempt()
+            self.xmpp.abort()
+        except Exception:  # already half torn down by slixmpp
+            pass
+
+    async def close(self, timeout=3):
+        """Closes the stream politely (waits for the server's close)."""
+        if self.xmpp.transport is None:
+            self.xmpp.cancel_connection_attempt()
+            return
+        try:
+            await asyncio.wait_for(self.xmpp.disconnect(wait=timeout), timeout + 1)
+        except (asyncio.TimeoutError, Exception):
+            self.abort()
+        if not self.disconnected.is_set():
+            self.abort()
+
+
+def make_client(port, jid, password=None, **kw):
+    c = Client(port, jid, password, **kw)
+    c.xmpp.add_event_handler('session_start', c.session_started)
+    return c
+
+
+async def login(server_or_port, jid, password=None, *, resource=None, timeout=10, **kw):
+    """A logged-in Client for jid (bare or full; no node = anonymous on that
+    domain). Connect kwargs: presence, priority, roster, plain."""
+    port = getattr(server_or_port, 'port', server_or_port)
+    connect_kw = {k: kw.pop(k) for k in ('presence', 'priority', 'roster', 'plain') if k in kw}
+    full = jid + ('/' + resource if resource else '')
+    c = make_client(port, full, password, **kw)
+    await c.connect(timeout=timeout, **connect_kw)
+    return c
+
+
+async def close_all(*clients):
+    await asyncio.gather(*(c.close() for c in clients if c is not None), return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def clients():
+    """Collects clients and closes them all at the end."""
+    lst = []
+    try:
+        yield lst
+    finally:
+        await close_all(*lst)
+
+
+def uid():
+    return uuid.uuid4().hex[:12]
+
+
+# Predicates over slixmpp stanzas (raw attributes, so nothing is interpreted).
+
+def _tag(st):
+    return st.xml.tag.split('}')[-1]
+
+
+def _jid_eq(actual, expected):
+    if expected is None:
+        return True
+    if actual is None:
+        return False
+    return actual.lower() == expected.lower()
+
+
+def is_message(body=None, frm=None, type=None, to=None, frm_bare=None):
+    def pred(st):
+        if _tag(st) != 'message':
+            return False
+        if type is not None and (st.xml.get('type') or 'normal') != type:
+            return False
+        if not _jid_eq(st.xml.get('from'), frm):
+            return False
+        if frm_bare is not None and not _jid_eq((st.xml.get('from') or '').split('/')[0], frm_bare):
+            return False
+        if not _jid_eq(st.xml.get('to'), to):
+            return False
+        if body is not None and st['body'] != body:
+            return False
+        return True
+    return pred
+
+
+def is_presence(type=None, frm=None, frm_bare=None, status=None):
+    """type None means available (no type attribute); '*' means any."""
+    def pred(st):
+        if _tag(st) != 'presence':
+            return False
+        t = st.xml.get('type')
+        if type != '*' and t != type:
+            return False
+        if not _jid_eq(st.xml.get('from'), frm):
+            return False
+        if frm_bare is not None and not _jid_eq((st.xml.get('from') or '').split('/')[0], frm_bare):
+            return False
+        if status is not None and st['status'] != status:
+            return False
+        return True
+    return pred
+
+
+def is_iq(type=None, id=None, frm=None, ns=None):
+    def pred(st):
+        if _tag(st) != 'iq':
+            return False
+        if type is not None and st.xml.get('type') != type:
+            return False
+        if id is not None and st.xml.get('id') != id:
+            return False
+        if not _jid_eq(st.xml.get('from'), frm):
+            return False
+        if ns is not None and not any(ch.tag.startswith('{%s}' % ns) for ch in st.xml):
+            return False
+        return True
+    return pred
+
+
+def is_roster_push(jid=None, subscription=None, ask='any'):
+    def pred(st):
+        if _tag(st) != 'iq' or st.xml.get('type') != 'set':
+            return False
+        q = st.xml.find('{jabber:iq:roster}query')
+        if q is None:
+            return False
+        for item in q.findall('{jabber:iq:roster}item'):
+            if jid is not None and (item.get('jid') or '').lower() != jid.lower():
+                continue
+            if subscription is not None and (item.get('subscription') or 'none') != subscription:
+                continue
+            if ask != 'any' and item.get('ask') != ask:
+                continue
+            return True
+        return False
+    return pred
+
+
+def error_condition(st):
+    """(type, condition) of a stanza error, or (None, None)."""
+    err = st.xml.find('{jabber:client}error')
+    if err is None:
+        return None, None
+    for ch in err:
+        if ch.tag.startswith('{%s}' % NS_STANZAS) and not ch.tag.endswith('}text'):
+            return err.get('type'), ch.tag.split('}')[-1]
+    return err.get('type'), None
+
+
+def assert_error(st, condition, etype=None):
+    t, c = error_condition(st)
+    assert st.xml.get('type') == 'error', 'expected an error stanza, got: %s' % st
+    assert c == condition, 'expected error condition %s, got %s: %s' % (condition, c, st)
+    if etype is not None:
+        assert t == etype, 'expected error type %s, got %s: %s' % (etype, t, st)
+
+
+def roster_items(st):
+    q = st.xml.find('{jabber:iq:roster}query')
+    if q is None:
+        return {}
+    out = {}
+    for item in q.findall('{jabber:iq:roster}item'):
+        out[(item.get('jid') or '').lower()] = {
+            'name': item.get('name'),
+            'subscription': item.get('subscription') or 'none',
+            'ask': item.get('ask'),
+            'groups': sorted((g.text or '') for g in item.findall('{jabber:iq:roster}group')),
+        }
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Raw sockets
+
+
+def tls_client_context():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+STREAM_ERROR_RE = re.compile(r'<stream:error\b[^>]*>\s*<([A-Za-z-]+)[\s/>]')
+FEATURES_END_RE = re.compile(r'</stream:features>|<stream:features\s*/>')
+
+
+def stream_header(to, version='1.0', xmlns='jabber:client', stream_ns=NS_STREAM, extra=''):
+    to_attr = " to='%s'" % to if to is not None else ''
+    ver = " version='%s'" % version if version is not None else ''
+    return ("<?xml version='1.0'?><stream:stream%s%s xmlns='%s' xmlns:stream='%s'%s>"
+            % (to_attr, ver, xmlns, stream_ns, extra))
+
+
+class Raw:
+    """An asyncio TCP connection for scripted byte-level exchanges."""
+
+    def __init__(self, reader, writer, port):
+        self.reader, self.writer, self.port = reader, writer, port
+        self.buf = ''
+        self.pos = 0
+        self.closed = False
+        self.tls = False
+        self.jid = None
+
+    @classmethod
+    async def open(cls, port, timeout=5):
+        r, w = await asyncio.wait_for(asyncio.open_connection('127.0.0.1', port), timeout)
+        return cls(r, w, port)
+
+    async def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def try_send(self, data):
+        """send() that tolerates the peer having closed (returns False)."""
+        try:
+            await asyncio.wait_for(self.send(data), 10)
+            return True
+        except (ConnectionError, OSError, asyncio.TimeoutError):
+            return False
+
+    async def _fill(self, left):
+        try:
+            chunk = await asyncio.wait_for(self.reader.read(65536), left)
+        except (ConnectionError, OSError, ssl.SSLError):
+            chunk = b''
+        if not chunk:
+            self.closed = True
+            return False
+        self.buf += chunk.decode('utf-8', 'replace')
+        return True
+
+    async def read_until(self, pattern, timeout=5, what=None):
+        """Reads until regex `pattern` matches the unconsumed input; returns the
+        match and consumes through its end. Raises on timeout / close."""
+        rx = re.compile(pattern, re.S) if isinstance(pattern, str) else pattern
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.buf, self.pos)
+            if m:
+                self.pos = m.end()
+                return m
+            if self.closed:
+                raise AssertionError('connection closed while waiting for %s; received: %r'
+                                     % (what or rx.pattern, self.buf[self.pos:][-2000:]))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError('timed out after %ss waiting for %s; received: %r'
+                                     % (timeout, what or rx.pattern, self.buf[self.pos:][-2000:]))
+            try:
+                await self._fill(left)
+            except asyncio.TimeoutError:
+                pass
+
+    async def read_until_closed(self, timeout=5):
+        """Reads everything until the peer closes. Returns the unconsumed text;
+        raises if the connection is still open after timeout."""
+        deadline = time.monotonic() + timeout
+        while not self.closed:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError('connection still open after %ss; received: %r'
+                                     % (timeout, self.buf[self.pos:][-2000:]))
+            try:
+                await self._fill(left)
+            except asyncio.TimeoutError:
+                pass
+        return self.buf[self.pos:]
+
+    async def expect_stream_error(self, conditions, timeout=10, closed=True):
+        """Waits for <stream:error> with one of `conditions` (str or tuple),
+        then (if closed) for </stream:stream> and the TCP close."""
+        if isinstance(conditions, str):
+            conditions = (conditions,)
+        m = await self.read_until(STREAM_ERROR_RE, timeout, 'a stream error %s' % (conditions,))
+        cond = m.group(1)
+        assert cond in conditions, 'stream error <%s/>, expected one of %s; received: %r' % (
+            cond, conditions, self.buf[-1500:])
+        if closed:
+            await self.read_until_closed(timeout)
+            assert '</stream:stream>' in self.buf[m.start():], \
+                'the stream was not closed with </stream:stream> after the error: %r' % self.buf[m.start():]
+        return cond
+
+    async def open_stream(self, to, timeout=5, **kw):
+        """Sends a stream header and reads the server's header + features;
+        returns the features text."""
+        await self.send(stream_header(to, **kw))
+        m = await self.read_until(r'<stream:stream\b[^>]*>', timeout, 'the stream header')
+        self.header = m.group(0)
+        m = await self.read_until(FEATURES_END_RE, timeout, 'stream features')
+        start = self.buf.rfind('<stream:features', 0, m.end())
+        self.features = self.buf[start:m.end()]
+        return self.features
+
+    async def starttls(self, timeout=5):
+        await self.send("<starttls xmlns='%s'/>" % NS_TLS)
+        await self.read_until(r'<proceed\b[^>]*/>|<proceed\b[^>]*>\s*</proceed>', timeout, '<proceed/>')
+        await asyncio.wait_for(self.writer.start_tls(tls_client_context()), timeout)
+        self.tls = True
+        self.buf, self.pos = '', 0
+
+    async def auth(self, mechanism, user=None, password=None, domain=None, timeout=5, authzid=''):
+        """One SASL exchange; returns ('success', text) or ('failure', condition)."""
+        if mechanism == 'PLAIN':
+            data = base64.b64encode(('%s\0%s\0%s' % (authzid, user, password)).encode()).decode()
+            await self.send("<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (NS_SASL, data))
+            return await self._sasl_outcome(timeout)
+        if mechanism == 'ANONYMOUS':
+            await self.send("<auth xmlns='%s' mechanism='ANONYMOUS'/>" % NS_SASL)
+            return await self._sasl_outcome(timeout)
+        if mechanism.startswith('SCRAM-'):
+            return await self._scram(mechanism, user, password, timeout)
+        raise ValueError(mechanism)
+
+    async def _sasl_outcome(self, timeout):
+        """('success'|'challenge', data), ('failure', condition) or
+        ('stream-error', condition)."""
+        m = await self.read_until(
+            r'<(success|failure|challenge)\b[^>]*?(?:/>|>(.*?)</\1>)|<stream:error\b[^>]*>\s*<([A-Za-z-]+)',
+            timeout, 'a SASL answer')
+        if m.group(3):
+            return 'stream-error', m.group(3)
+        kind, body = m.group(1), m.group(2) or ''
+        if kind == 'failure':
+            c = re.search(r'<([A-Za-z-]+)\s*/?>', body)
+            cond = c.group(1) if c else None
+            return 'failure', cond
+        return kind, body.strip()
+
+    async def _scram(self, mechanism, user, password, timeout):
+        hname = {'SCRAM-SHA-1': 'sha1', 'SCRAM-SHA-256': 'sha256', 'SCRAM-SHA-512': 'sha512'}[mechanism]
+        cnonce = base64.b64encode(secrets.token_bytes(18)).decode()
+        first_bare = 'n=%s,r=%s' % (user.replace('=', '=3D').replace(',', '=2C'), cnonce)
+        gs2 = 'n,,'
+        await self.send("<auth xmlns='%s' mechanism='%s'>%s</auth>"
+                        % (NS_SASL, mechanism, base64.b64encode((gs2 + first_bare).encode()).decode()))
+        kind, body = await self._sasl_outcome(timeout)
+        if kind != 'challenge':
+            return kind, body
+        server_first = base64.b64decode(body).decode()
+        attrs = dict(kv.split('=', 1) for kv in server_first.split(','))
+        assert attrs['r'].startswith(cnonce), 'server nonce does not extend the client nonce'
+        salt = base64.b64decode(attrs['s'])
+        iters = int(attrs['i'])
+        salted = hashlib.pbkdf2_hmac(hname, password.encode(), salt, iters)
+        client_key = hmac.new(salted, b'Client Key', hname).digest()
+        stored_key = hashlib.new(hname, client_key).digest()
+        final_wo_proof = 'c=%s,r=%s' % (base64.b64encode(gs2.encode()).decode(), attrs['r'])
+        auth_msg = ','.join((first_bare, server_first, final_wo_proof))
+        sig = hmac.new(stored_key, auth_msg.encode(), hname).digest()
+        proof = bytes(a ^ b for a, b in zip(client_key, sig))
+        final = final_wo_proof + ',p=' + base64.b64encode(proof).decode()
+        await self.send("<response xmlns='%s'>%s</response>" % (NS_SASL, base64.b64encode(final.encode()).decode()))
+        kind, body = await self._sasl_outcome(timeout)
+        server_key = hmac.new(salted, b'Server Key', hname).digest()
+        expected_v = base64.b64encode(hmac.new(server_key, auth_msg.encode(), hname).digest()).decode()
+        if kind == 'challenge':  # server-final as a challenge (allowed), answer empty
+            got = base64.b64decode(body).decode()
+            assert got == 'v=' + expected_v, 'bad SCRAM server signature: %r' % got
+            await self.send("<response xmlns='%s'/>" % NS_SASL)
+            kind, body = await self._sasl_outcome(timeout)
+            return kind, body
+        if kind == 'success':
+            got = base64.b64decode(body).decode() if body and body != '=' else ''
+            assert got == 'v=' + expected_v, 'SCRAM success without a valid server signature: %r' % got
+        return kind, body
+
+    async def bind(self, resource=None, timeout=5):
+        iq_id = uid()
+        inner = '<resource>%s</resource>' % xml_escape(resource) if resource else ''
+        await self.send("<iq type='set' id='%s'><bind xmlns='%s'>%s</bind></iq>" % (iq_id, NS_BIND, inner))
+        m = await self.read_until(r"<iq\b[^>]*\bid=['\"]%s['\"][^>]*>.*?</iq>|<iq\b[^>]*\bid=['\"]%s['\"][^>]*/>"
+                                  % (iq_id, iq_id), timeout, 'the bind result')
+        j = re.search(r'<jid>([^<]+)</jid>', m.group(0))
+        assert j and "type='result'" in m.group(0).replace('"', "'"), 'bind failed: %s' % m.group(0)
+        self.jid = j.group(1)
+        return self.jid
+
+    def close(self):
+        try:
+            self.writer.close()
+        except Exception:
+            pass
+
+    async def aclose(self):
+        self.close()
+        try:
+            await asyncio.wait_for(self.writer.wait_closed(), 2)
+        except Exception:
+            pass
+
+
+async def raw_connect(server, to=None, tls=None, timeout=5):
+    """A Raw connection with the stream opened (and STARTTLS done when tls,
+    default: when the server requires it). Features are in .features."""
+    r = await Raw.open(server.port, timeout)
+    to = to or server.domain
+    await r.open_stream(to, timeout)
+    if tls is None:
+        tls = server.config.get('C2S_REQUIRE_ENCRYPTION', 'true').lower() not in ('false', '0', 'no')
+    if tls:
+        await r.starttls(timeout)
+        await r.open_stream(to, timeout)
+    return r
+
+
+async def raw_login(server, user=None, password=None, domain=None, tls=None, mechanism=None,
+                    resource='raw', timeout=5):
+    """A Raw connection authenticated (anonymous when user is None) and bound."""
+    domain = domain or server.domain
+    r = await raw_connect(server, domain, tls, timeout)
+    if user is None:
+        kind, body = await r.auth('ANONYMOUS', timeout=timeout)
+    else:
+        kind, body = await r.auth(mechanism or 'SCRAM-SHA-1', user, password, timeout=timeout)
+    assert kind == 'success', 'raw login as %s@%s failed: %s %s' % (user, domain, kind, body)
+    feats = await r.open_stream(domain, timeout)
+    assert 'urn:ietf:params:xml:ns:xmpp-bind' in feats, 'no bind feature after SASL: %s' % feats
+    await r.bind(resource, timeout)
+    return r
+
+
+def mechanisms(features):
+    return re.findall(r'<mechanism>\s*([A-Z0-9_-]+)\s*</mechanism>', features)
+
+
+# ---------------------------------------------------------------------------
+# Bystander: a well-behaved pair that must keep working during attacks
+
+class Bystander:
+    """Two logged-in slixmpp clients; check() does a ping to the server and a
+    message round trip between them."""
+
+    def __init__(self, server):
+        self.server = server
+        self.a = self.b = None
+
+    async def start(self):
+        s = self.server
+        pw = 'bystander-pw'
+        for u in ('watcher1', 'watcher2'):
+            rc, out, err = s.parleyctl('adduser', s.jid(u), input=pw + '\n')
+            assert rc == 0 or 'exist' in (out + err).lower(), 'adduser %s: %s %s' % (u, out, err)
+        self.a = await login(s, s.jid('watcher1'), pw, resource='w', presence=True)
+        self.b = await login(s, s.jid('watcher2'), pw, resource='w', presence=True)
+        await self.check()
+        return self
+
+    async def check(self, timeout=10):
+        await self.a.ping(timeout=timeout)
+        body = 'bystander ' + uid()
+        self.a.send_message(self.b.jid, body)
+        await self.b.expect(is_message(body=body, frm=self.a.jid), timeout, 'the bystander message')
+        body = 'bystander reply ' + uid()
+        self.b.send_message(self.a.jid, body)
+        await self.a.expect(is_message(body=body, frm=self.b.jid), timeout, 'the bystander reply')
+        assert not self.a.stream_errors and not self.b.stream_errors, 'bystander got a stream error'
+        self.server.check()
+
+    async def close(self):
+        await close_all(self.a, self.b)
+
+
+# ---------------------------------------------------------------------------
+# Runner
+
+DEFAULT_TIMEOUT = 60
+
+
+def timeout(seconds):
+    """Decorator: a per-test time bound other than DEFAULT_TIMEOUT."""
+    def deco(fn):
+        fn.timeout = seconds
+        return fn
+    return deco
+
+
+def _run_one(fn, result):
+    try:
+        if inspect.iscoroutinefunction(fn):
+            asyncio.run(asyncio.wait_for(fn(), getattr(fn, 'timeout', DEFAULT_TIMEOUT)))
+        else:
+            fn()
+        result['ok'] = True
+    except BaseException:  # noqa: report everything, including timeouts
+        result['tb'] = traceback.format_exc()
+
+
+def main(namespace):
+    """Runs every test_* function of namespace (in definition order), each
+    with its own time bound; prints ok/FAIL lines and 'N passed, N failed'."""
+    tests = [(n, f) for n, f in namespace.items() if n.startswith('test_') and callable(f)]
+    wanted = [a for a in sys.argv[1:] if not a.startswith('-')]
+    if wanted:
+        tests = [(n, f) for n, f in tests if any(w in n for w in wanted)]
+    passed = failed = 0
+    if not os.access(xmppd_path(), os.X_OK):
+        print('FAIL setup: %s is not built' % xmppd_path())
+        print('0 passed, %d failed' % len(tests))
+        sys.stdout.flush()
+        os._exit(1)
+    started = time.monotonic()
+    for name, fn in tests:
+        t0 = time.monotonic()
+        limit = getattr(fn, 'timeout', DEFAULT_TIMEOUT)
+        result = {}
+        th = threading.Thread(target=_run_one, args=(fn, result), daemon=True, name=name)
+        th.start()
+        th.join(limit + 15)
+        dt = time.monotonic() - t0
+        if th.is_alive():
+            kill_live_servers()
+            th.join(10)
+            result.setdefault('tb', 'test did not finish within %ss (hung)\n' % (limit + 15))
+        if result.get('ok'):
+            passed += 1
+            print('ok %s (%.1fs)' % (name, dt))
+        else:
+            failed += 1
+            print('FAIL %s (%.1fs)' % (name, dt))
+            print(result.get('tb', '').rstrip())
+        sys.stdout.flush()
+    kill_live_servers()
+    print('# %s: %.1fs' % (os.path.basename(sys.argv[0]), time.monotonic() - started))
+    print('%d passed, %d failed' % (passed, failed))
+    sys.stdout.flush()
+    os._exit(1 if failed or not tests else 0)

@@ -1,0 +1,330 @@
+#include "conn.h"
+#include "c2s.h"
+#include "log.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONN_LINGER_MS 2000
+#define CONN_LINGER_POLL_MS 20
+
+static void conn_read_cb(struct bufferevent *bev, void *ud);
+static void conn_event_cb(struct bufferevent *bev, short what, void *ud);
+
+static void conn_xs_open(void *ud, const xml_node *header)
+{
+    c2s_stream_open(ud, header);
+}
+
+static void conn_xs_stanza(void *ud, xml_node *stanza)
+{
+    conn *c = ud;
+    if (c->closing) {
+        xml_free(stanza);
+        return;
+    }
+    /* token bucket: stanza_rate per second, stanza_burst deep */
+    long long now = now_ms();
+    const settings *s = &c->srv->set;
+    c->tokens += (double)(now - c->tokens_at_ms) * s->stanza_rate / 1000.0;
+    if (c->tokens > s->stanza_burst)
+        c->tokens = s->stanza_burst;
+    c->tokens_at_ms = now;
+    if (c->tokens < 1.0) {
+        xml_free(stanza);
+        log_warn(c->ctx, "stanza flood: more than %d stanzas/s", s->stanza_rate);
+        conn_close(c, "policy-violation", "stanza rate limit exceeded");
+        xml_stream_halt(c->xs);
+        return;
+    }
+    c->tokens -= 1.0;
+    c->srv->stats.stanzas_in++;
+    c2s_stanza(c, stanza);
+    if (c->closing)
+        xml_stream_halt(c->xs);
+}
+
+static void conn_xs_close(void *ud)
+{
+    conn *c = ud;
+    log_debug(c->ctx, "peer closed the stream");
+    conn_close(c, NULL, NULL);
+    xml_stream_halt(c->xs);
+}
+
+static xml_stream *conn_new_parser(conn *c)
+{
+    const settings *s = &c->srv->set;
+    xml_stream_limits lim = {s->max_stanza, s->max_depth, s->max_attrs};
+    static const xml_stream_callbacks cbs = {conn_xs_open, conn_xs_stanza, conn_xs_close};
+    return xml_stream_new(&lim, &cbs, c);
+}
+
+void conn_update_ctx(conn *c)
+{
+    if (c->full)
+        snprintf(c->ctx, sizeof c->ctx, "[jid=%.100s ip=%s]", c->full, c->ip);
+    else
+        snprintf(c->ctx, sizeof c->ctx, "[ip=%s id=%s]", c->ip, c->stream_id);
+}
+
+static void conn_free(conn *c)
+{
+    xmppd *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->nconns--;
+    c2s_conn_free(c);
+    if (c->timer)
+        event_free(c->timer);
+    if (c->bev)
+        bufferevent_free(c->bev);
+    xml_stream_free(c->xs);
+    free(c);
+}
+
+static size_t conn_pending_output(conn *c)
+{
+    size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+    struct bufferevent *under = bufferevent_get_underlying(c->bev);
+    if (under)
+        n += evbuffer_get_length(bufferevent_get_output(under));
+    return n;
+}
+
+/* Timer: auth timeout while open; flush-then-free poll once closing. */
+static void conn_timer_cb(evutil_socket_t fd, short what, void *ud)
+{
+    conn *c = ud;
+    if (!c->closing) {
+        if (!c->authed) {
+            log_info(c->ctx, "authentication timeout");
+            conn_close(c, "connection-timeout", "authentication took too long");
+        }
+        return;
+    }
+    if (c->dead || conn_pending_output(c) == 0 || now_ms() >= c->close_deadline_ms) {
+        conn_free(c);
+        return;
+    }
+    struct timeval tv = {0, CONN_LINGER_POLL_MS * 1000};
+    evtimer_add(c->timer, &tv);
+}
+
+void conn_accept(xmppd *srv, evutil_socket_t fd, const struct sockaddr *addr, int socklen)
+{
+    conn *c = xcalloc(1, sizeof *c);
+    c->srv = srv;
+    if (addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, c->ip, sizeof c->ip);
+    else if (addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, c->ip,
+                  sizeof c->ip);
+    else
+        snprintf(c->ip, sizeof c->ip, "unknown");
+    random_id(c->stream_id, sizeof c->stream_id - 1);
+    conn_update_ctx(c);
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    srv->stats.connections_total++;
+    c->tokens = srv->set.stanza_burst;
+    c->tokens_at_ms = now_ms();
+    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (!c->bev)
+        fatal("bufferevent_socket_new failed");
+    bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    c->xs = conn_new_parser(c);
+    c->timer = evtimer_new(srv->base, conn_timer_cb, c);
+    struct timeval tv = {srv->set.auth_timeout_s, 0};
+    evtimer_add(c->timer, &tv);
+    log_debug(c->ctx, "connection accepted");
+    if (srv->nconns > srv->set.max_connections) {
+        log_warn(c->ctx, "connection limit (%d) reached", srv->set.max_connections);
+        conn_close(c, "policy-violation", "too many connections");
+    }
+}
+
+void conn_send_raw(conn *c, const char *data, size_t len)
+{
+    if (c->dead)
+        return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) + len > c->srv->set.max_send_buffer) {
+        if (!c->closing) {
+            log_warn(c->ctx, "send buffer over %zu bytes: dropping slow reader",
+                     c->srv->set.max_send_buffer);
+            c->dead = true; /* nothing more will be read by it */
+            conn_close(c, NULL, NULL);
+        }
+        return;
+    }
+    evbuffer_add(out, data, len);
+}
+
+void conn_send_node(conn *c, const xml_node *node)
+{
+    sbuf b;
+    sbuf_init(&b);
+    xml_serialize(node, XMLNS_CLIENT, &b);
+    conn_send_raw(c, b.data, b.len);
+    sbuf_free(&b);
+    c->srv->stats.stanzas_out++;
+}
+
+void conn_send_header(conn *c)
+{
+    if (c->header_sent)
+        return;
+    c->header_sent = true;
+    sbuf b;
+    sbuf_init(&b);
+    sbuf_adds(&b, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                  "xmlns:stream='http://etherx.jabber.org/streams' id='");
+    sbuf_adds(&b, c->stream_id);
+    sbuf_adds(&b, "' from='");
+    const char *from = c->vh ? c->vh->domain : c->srv->set.vhosts[0].domain;
+    sbuf_add_xml_escaped(&b, from, strlen(from));
+    sbuf_adds(&b, "' version='1.0' xml:lang='en'>");
+    conn_send_raw(c, b.data, b.len);
+    sbuf_free(&b);
+}
+
+void conn_starttls(conn *c)
+{
+    c->want_starttls = true;
+}
+
+/* Called after the parser returned from a read: performs the TLS upgrade
+ * outside the stanza callback, discarding any plaintext the client sent
+ * after <starttls/> (it must not be trusted). */
+static void conn_do_starttls(conn *c)
+{
+    c->want_starttls = false;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    SSL *ssl = SSL_new(c->srv->tls);
+    if (!ssl) {
+        conn_close(c, "internal-server-error", NULL);
+        return;
+    }
+    struct bufferevent *tls = bufferevent_openssl_filter_new(
+        c->srv->base, c->bev, ssl, BUFFEREVENT_SSL_ACCEPTING,
+        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (!tls) {
+        SSL_free(ssl);
+        conn_close(c, "internal-server-error", NULL);
+        return;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
+    c->bev = tls;
+    c->tls = true;
+    bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    log_debug(c->ctx, "TLS started");
+}
+
+static const char *conn_xs_condition(xml_stream_error e)
+{
+    switch (e) {
+    case XS_ERR_NOT_WELL_FORMED: return "not-well-formed";
+    case XS_ERR_RESTRICTED: return "restricted-xml";
+    case XS_ERR_BAD_NAMESPACE: return "invalid-namespace";
+    default: return "policy-violation";
+    }
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *ud)
+{
+    conn *c = ud;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    while (!c->closing && evbuffer_get_length(in) > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        xml_stream_error err = xml_stream_feed(c->xs, v.iov_base, v.iov_len);
+        evbuffer_drain(in, v.iov_len);
+        if (err != XS_OK && !c->closing) {
+            log_info(c->ctx, "bad XML: %s", xml_stream_strerror(err));
+            conn_close(c, conn_xs_condition(err), xml_stream_strerror(err));
+        }
+        if (c->want_starttls && !c->closing)
+            conn_do_starttls(c);
+        if (c->want_starttls || bev != c->bev)
+            break; /* the socket changed hands: continue in the TLS callbacks */
+    }
+    if (c->closing)
+        evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *ud)
+{
+    conn *c = ud;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        if (what & BEV_EVENT_ERROR) {
+            unsigned long e = bufferevent_get_openssl_error(bev);
+            if (e) {
+                char buf[256];
+                ERR_error_string_n(e, buf, sizeof buf);
+                log_info(c->ctx, "TLS error: %s", buf);
+            }
+        }
+        log_debug(c->ctx, "connection lost");
+        c->dead = true; /* nothing can be delivered any more */
+        conn_close(c, NULL, NULL);
+    }
+}
+
+void conn_close(conn *c, const char *cond, const char *text)
+{
+    if (c->closing)
+        return;
+    if (cond) {
+        conn_send_header(c);
+        sbuf b;
+        sbuf_init(&b);
+        sbuf_printf(&b, "<stream:error><%s xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>", cond);
+        if (text) {
+            sbuf_adds(&b, "<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>");
+            sbuf_add_xml_escaped(&b, text, strlen(text));
+            sbuf_adds(&b, "</text>");
+        }
+        sbuf_adds(&b, "</stream:error>");
+        conn_send_raw(c, b.data, b.len);
+        sbuf_free(&b);
+        log_info(c->ctx, "stream error: %s%s%s", cond, text ? ": " : "", text ? text : "");
+    }
+    if (c->header_sent)
+        conn_send_raw(c, "</stream:stream>", 16);
+    c->closing = true;
+    bufferevent_disable(c->bev, EV_READ);
+    c2s_session_end(c);
+    c->close_deadline_ms = now_ms() + (c->dead ? 0 : CONN_LINGER_MS);
+    /* free from the timer: never inside our own callback */
+    evtimer_del(c->timer);
+    struct timeval tv = {0, 0};
+    evtimer_add(c->timer, &tv);
+}
+
+void conn_free_all(xmppd *srv)
+{
+    while (srv->conns) {
+        conn *c = srv->conns;
+        if (!c->closing)
+            conn_close(c, "system-shutdown", NULL);
+        conn_free(c);
+    }
+}

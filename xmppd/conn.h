@@ -1,0 +1,88 @@
+/* conn: one client connection: its socket (plain, then TLS after STARTTLS),
+ * its XML stream parser, its limits (stanza rate, send buffer, auth
+ * timeout), and the session state c2s.c and router.c keep on it.
+ *
+ * Lifetime: conn_new is called by the listener; conn_close marks the
+ * connection closing (sending a stream error if asked), ends its session at
+ * once, and a deferred event frees it once its output is flushed (or after a
+ * bound). A conn is never freed inside one of its own callbacks. Callers may
+ * keep a conn pointer only while it is not closing. Runs on the main loop. */
+#ifndef PARLEY_CONN_H
+#define PARLEY_CONN_H
+
+#include "settings.h"
+#include "xml.h"
+#include "xml_stream.h"
+#include "xmppd.h"
+
+#include <event2/bufferevent.h>
+#include <stdbool.h>
+
+typedef enum conn_state {
+    CONN_WAIT_HEADER = 0, /* waiting for the (first or restarted) stream header */
+    CONN_NEGOTIATING,     /* features sent; STARTTLS / SASL */
+    CONN_AUTHED,          /* SASL done; waiting for bind */
+    CONN_BOUND,           /* resource bound: a session */
+} conn_state;
+
+typedef struct sasl_exchange sasl_exchange;
+
+struct conn {
+    xmppd *srv;
+    conn *next, *prev; /* srv->conns */
+    struct bufferevent *bev;
+    xml_stream *xs;
+    struct event *timer; /* auth timeout, then closing linger */
+    conn_state state;
+    bool authed;      /* SASL succeeded (state >= CONN_AUTHED survives restart) */
+    bool tls;
+    bool closing;
+    bool dead; /* the socket is gone or the peer stopped reading: free at once */
+    bool header_sent; /* our stream header for the current stream */
+    bool want_starttls;
+    char ip[48];
+    char stream_id[17];
+    char ctx[160]; /* log context "[ip=... jid=...]" */
+    const vhost *vh;
+    long long close_deadline_ms;
+
+    /* SASL (sasl.c) */
+    sasl_exchange *sasl;
+    int sasl_failures;
+
+    /* the session (c2s.c, router.c, presence.c); set once bound */
+    char *user; /* node */
+    bool anonymous;
+    char *bare;     /* node@domain */
+    char *full;     /* node@domain/resource */
+    conn *next_res; /* the other resources of the same account */
+    xml_node *presence; /* last available presence broadcast, NULL if unavailable */
+    int priority;
+    bool roster_requested;
+    char **directed; /* full JIDs sent directed available presence */
+    size_t ndirected;
+
+    /* stanza rate limit */
+    double tokens;
+    long long tokens_at_ms;
+};
+
+/* Accepts fd from the listener. Takes ownership of fd. */
+void conn_accept(xmppd *srv, evutil_socket_t fd, const struct sockaddr *addr, int socklen);
+/* Queues bytes / a serialized element (written with parent ns jabber:client).
+ * A reader that lets more than max_send_buffer pile up is dropped. */
+void conn_send_raw(conn *c, const char *data, size_t len);
+void conn_send_node(conn *c, const xml_node *node);
+/* Sends our stream header for the current stream (once). */
+void conn_send_header(conn *c);
+/* Starts TLS on the socket after the current read finishes (STARTTLS). */
+void conn_starttls(conn *c);
+/* Closes: sends <stream:error><cond/>... if cond != NULL (text optional),
+ * then </stream:stream>; ends the session; frees later. Idempotent. */
+void conn_close(conn *c, const char *cond, const char *text);
+/* Recomputes the log context after the JID changes. */
+void conn_update_ctx(conn *c);
+/* Frees every connection at shutdown (outside any connection callback). */
+void conn_free_all(xmppd *srv);
+
+#endif

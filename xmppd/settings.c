@@ -1,0 +1,181 @@
+#include "settings.h"
+#include "jid.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const config_key xmppd_config_keys[] = {
+    {"XMPP_DOMAIN", "meet.parley", "users' domain (anonymous unless ENABLE_AUTH)"},
+    {"XMPP_AUTH_DOMAIN", "auth.meet.parley", "service accounts (focus, bridges)"},
+    {"XMPP_GUEST_DOMAIN", "guest.meet.parley", "anonymous guests when ENABLE_GUESTS"},
+    {"XMPP_HIDDEN_DOMAIN", NULL, "recorder accounts (default hidden.XMPP_DOMAIN)"},
+    {"XMPP_RECORDER_DOMAIN", NULL, "older name of XMPP_HIDDEN_DOMAIN"},
+    {"XMPP_MUC_DOMAIN", NULL, "meeting rooms (default muc.XMPP_DOMAIN)"},
+    {"XMPP_INTERNAL_MUC_DOMAIN", NULL, "brewery rooms (default internal-muc.XMPP_DOMAIN)"},
+    {"ENABLE_AUTH", "0", "1: XMPP_DOMAIN takes accounts only"},
+    {"ENABLE_GUESTS", "0", "1: XMPP_GUEST_DOMAIN takes anonymous logins"},
+    {"XMPP_BIND_ADDRESS", "0.0.0.0", "address the c2s listener binds"},
+    {"XMPP_PORT", "5222", "c2s port"},
+    {"XMPP_DATA_DIR", NULL, "state directory (database)"},
+    {"XMPP_DB_PATH", NULL, "sqlite database (default XMPP_DATA_DIR/parley.db)"},
+    {"XMPP_TLS_CERT", NULL, "PEM certificate (chain) for STARTTLS"},
+    {"XMPP_TLS_KEY", NULL, "PEM private key for STARTTLS"},
+    {"C2S_REQUIRE_ENCRYPTION", "true", "refuse authentication before STARTTLS"},
+    {"XMPP_MAX_STANZA_SIZE", "262144", "bytes"},
+    {"XMPP_MAX_DEPTH", "32", "element nesting depth within a stanza"},
+    {"XMPP_MAX_ATTRS", "64", "attributes per element"},
+    {"XMPP_AUTH_TIMEOUT", "30", "seconds from connect to authentication"},
+    {"XMPP_LOGIN_RATE", "60", "logins per minute per IP address"},
+    {"XMPP_MAX_CONNECTIONS", "10000", "concurrent client connections"},
+    {"XMPP_STANZA_RATE", "200", "stanzas per second per connection (sustained)"},
+    {"XMPP_STANZA_BURST", "1000", "stanzas per connection in a burst"},
+    {"XMPP_MAX_SEND_BUFFER", "16777216", "bytes queued to a slow reader before it is dropped"},
+    {"LOG_LEVEL", "info", "debug, info, warn or error"},
+};
+const size_t xmppd_config_nkeys = sizeof xmppd_config_keys / sizeof xmppd_config_keys[0];
+
+static char *settings_domain(config *c, const char *key, const char *fallback)
+{
+    const char *v = config_get(c, key);
+    if (!v || !*v)
+        v = fallback;
+    char *d = jid_prep_domain(v);
+    if (!d) {
+        config_error(c, "%s: '%s' is not a valid domain", key, v);
+        return xstrdup(v);
+    }
+    return d;
+}
+
+static char *settings_derived(const char *prefix, const char *domain)
+{
+    char *s = NULL;
+    if (asprintf(&s, "%s.%s", prefix, domain) < 0)
+        fatal("out of memory");
+    return s;
+}
+
+static void settings_file(config *c, const char *key, const char *path)
+{
+    if (path && access(path, R_OK) != 0)
+        config_error(c, "%s: cannot read %s", key, path);
+}
+
+int settings_load(settings *s, config *c)
+{
+    size_t nerr_before;
+    config_errors(c, &nerr_before);
+    memset(s, 0, sizeof *s);
+    char *domain = settings_domain(c, "XMPP_DOMAIN", "meet.parley");
+    char *auth = settings_domain(c, "XMPP_AUTH_DOMAIN", "auth.meet.parley");
+    char *guest = settings_domain(c, "XMPP_GUEST_DOMAIN", "guest.meet.parley");
+    char *hid_default = settings_derived("hidden", domain);
+    const char *hkey = config_get(c, "XMPP_HIDDEN_DOMAIN") ? "XMPP_HIDDEN_DOMAIN"
+                                                           : "XMPP_RECORDER_DOMAIN";
+    char *hidden = settings_domain(c, hkey, hid_default);
+    free(hid_default);
+    char *muc_default = settings_derived("muc", domain);
+    char *imuc_default = settings_derived("internal-muc", domain);
+    s->muc_domain = settings_domain(c, "XMPP_MUC_DOMAIN", muc_default);
+    s->internal_muc_domain = settings_domain(c, "XMPP_INTERNAL_MUC_DOMAIN", imuc_default);
+    free(muc_default);
+    free(imuc_default);
+
+    bool enable_auth = config_get_bool(c, "ENABLE_AUTH", false);
+    bool enable_guests = config_get_bool(c, "ENABLE_GUESTS", false);
+    s->vhosts[s->nvhosts++] = (vhost){
+        domain, enable_auth ? VHOST_AUTH_ACCOUNTS : (VHOST_AUTH_ACCOUNTS | VHOST_AUTH_ANONYMOUS)};
+    s->vhosts[s->nvhosts++] = (vhost){auth, VHOST_AUTH_ACCOUNTS};
+    s->vhosts[s->nvhosts++] = (vhost){hidden, VHOST_AUTH_ACCOUNTS};
+    if (enable_guests)
+        s->vhosts[s->nvhosts++] = (vhost){guest, VHOST_AUTH_ANONYMOUS};
+    else
+        free(guest);
+    for (size_t i = 0; i < s->nvhosts; i++)
+        for (size_t j = i + 1; j < s->nvhosts; j++)
+            if (strcmp(s->vhosts[i].domain, s->vhosts[j].domain) == 0)
+                config_error(c, "domain %s is configured twice", s->vhosts[i].domain);
+
+    s->bind_address = xstrdup(config_get(c, "XMPP_BIND_ADDRESS"));
+    s->port = (int)config_get_int(c, "XMPP_PORT", 0, 65535, 5222);
+    const char *dd = config_get(c, "XMPP_DATA_DIR");
+    s->data_dir = dd && *dd ? xstrdup(dd) : NULL;
+    const char *db = config_get(c, "XMPP_DB_PATH");
+    if (db && *db)
+        s->db_path = xstrdup(db);
+    else if (s->data_dir && asprintf(&s->db_path, "%s/parley.db", s->data_dir) < 0)
+        fatal("out of memory");
+    if (!s->db_path)
+        config_error(c, "XMPP_DATA_DIR (or XMPP_DB_PATH) must be set");
+    const char *cert = config_get(c, "XMPP_TLS_CERT"), *key = config_get(c, "XMPP_TLS_KEY");
+    s->tls_cert = cert && *cert ? xstrdup(cert) : NULL;
+    s->tls_key = key && *key ? xstrdup(key) : (s->tls_cert ? xstrdup(s->tls_cert) : NULL);
+    settings_file(c, "XMPP_TLS_CERT", s->tls_cert);
+    settings_file(c, "XMPP_TLS_KEY", s->tls_key);
+    s->require_encryption = config_get_bool(c, "C2S_REQUIRE_ENCRYPTION", true);
+    if (s->require_encryption && !s->tls_cert)
+        config_error(c, "C2S_REQUIRE_ENCRYPTION is on but XMPP_TLS_CERT is not set");
+    s->max_stanza = (size_t)config_get_int(c, "XMPP_MAX_STANZA_SIZE", 1024, 64 << 20, 262144);
+    s->max_depth = (unsigned)config_get_int(c, "XMPP_MAX_DEPTH", 4, 1000, 32);
+    s->max_attrs = (unsigned)config_get_int(c, "XMPP_MAX_ATTRS", 4, 10000, 64);
+    s->auth_timeout_s = (int)config_get_int(c, "XMPP_AUTH_TIMEOUT", 1, 3600, 30);
+    s->login_rate_per_min = (int)config_get_int(c, "XMPP_LOGIN_RATE", 1, 100000000, 60);
+    s->max_connections = (int)config_get_int(c, "XMPP_MAX_CONNECTIONS", 1, 1000000, 10000);
+    s->stanza_rate = (int)config_get_int(c, "XMPP_STANZA_RATE", 1, 100000000, 200);
+    s->stanza_burst = (int)config_get_int(c, "XMPP_STANZA_BURST", 1, 100000000, 1000);
+    s->max_send_buffer =
+        (size_t)config_get_int(c, "XMPP_MAX_SEND_BUFFER", 65536, 1L << 30, 16777216);
+    s->log_level = log_level_parse(config_get(c, "LOG_LEVEL"));
+    if (s->log_level < 0) {
+        config_error(c, "LOG_LEVEL: '%s' is not one of debug, info, warn, error",
+                     config_get(c, "LOG_LEVEL"));
+        s->log_level = LOG_INFO;
+    }
+    size_t nerr;
+    config_errors(c, &nerr);
+    return (int)(nerr - nerr_before);
+}
+
+void settings_clear(settings *s)
+{
+    for (size_t i = 0; i < s->nvhosts; i++)
+        free(s->vhosts[i].domain);
+    free(s->muc_domain);
+    free(s->internal_muc_domain);
+    free(s->bind_address);
+    free(s->data_dir);
+    free(s->db_path);
+    free(s->tls_cert);
+    free(s->tls_key);
+    memset(s, 0, sizeof *s);
+}
+
+const vhost *settings_vhost(const settings *s, const char *domain)
+{
+    for (size_t i = 0; i < s->nvhosts; i++)
+        if (domain && strcmp(s->vhosts[i].domain, domain) == 0)
+            return &s->vhosts[i];
+    return NULL;
+}
+
+char *settings_default_path(void)
+{
+    const char *p = getenv("PARLEY_CONFIG");
+    if (p && *p)
+        return xstrdup(p);
+    char *out = NULL;
+    const char *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    int r;
+    if (xdg && *xdg)
+        r = asprintf(&out, "%s/parley/xmppd.conf", xdg);
+    else
+        r = asprintf(&out, "%s/.local/state/parley/xmppd.conf", home && *home ? home : ".");
+    if (r < 0)
+        fatal("out of memory");
+    return out;
+}
