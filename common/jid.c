@@ -15,10 +15,10 @@
 #include <string.h>
 #include <stringprep.h>
 
-#define JID_MAX_PART 1023                         /* bytes, after preparation */
-#define JID_MAX_INPUT (3 * JID_MAX_PART + 2)      /* node@domain/resource */
-#define JID_MAX_LABEL 63                          /* DNS label, in ACE form */
-#define SASLPREP_MAX_INPUT 4096                   /* bytes */
+#define JID_MAX_PART 1023                            /* bytes, after preparation */
+#define JID_MAX_INPUT (3 * JID_MAX_PART + 2)         /* node@domain/resource */
+#define JID_MAX_LABEL 63                             /* DNS label, in ACE form */
+#define SASLPREP_MAX_INPUT 4096                      /* bytes */
 #define SASLPREP_MAX_OUTPUT (2 * SASLPREP_MAX_INPUT) /* bytes, after preparation */
 
 /* True if s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms, no

@@ -13,27 +13,26 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SCRAM_MAX_MSG 4096      /* bytes, for each client message */
-#define SCRAM_NONCE_BYTES 24    /* random bytes behind a generated nonce */
-#define SCRAM_MAX_NONCE 256     /* bytes, for a nonce given to scram_server_new */
-#define SCRAM_FAKE_SALT_LEN 16  /* bytes, salt shown for an unknown user */
+#define SCRAM_MAX_MSG 4096     /* bytes, for each client message */
+#define SCRAM_NONCE_BYTES 24   /* random bytes behind a generated nonce */
+#define SCRAM_MAX_NONCE 256    /* bytes, for a nonce given to scram_server_new */
+#define SCRAM_FAKE_SALT_LEN 16 /* bytes, salt shown for an unknown user */
 
 enum scram_state { ST_START, ST_FIRST_DONE, ST_SERVER_FIRST_DONE, ST_FINISHED, ST_FAILED };
 
 struct scram_server {
     scram_hash hash;
     enum scram_state state;
-    char *snonce;             /* server nonce */
-    char *nonce;              /* cnonce + snonce */
-    char *gs2_header;         /* e.g. "n,," */
-    char *client_first_bare;  /* for AuthMessage */
-    char *username;           /* decoded and SASLprep'd */
-    char *server_first;       /* for AuthMessage */
-    int known;                /* user exists */
+    char *snonce;            /* server nonce */
+    char *nonce;             /* cnonce + snonce */
+    char *gs2_header;        /* e.g. "n,," */
+    char *client_first_bare; /* for AuthMessage */
+    char *username;          /* decoded and SASLprep'd */
+    char *server_first;      /* for AuthMessage */
+    int known;               /* user exists */
     uint8_t stored_key[SCRAM_MAX_HASH];
     uint8_t server_key[SCRAM_MAX_HASH];
 };
@@ -76,8 +75,8 @@ static int scram_digest(scram_hash h, const void *data, size_t len, uint8_t *out
 int scram_derive(scram_hash h, const char *password, const uint8_t *salt, size_t salt_len,
                  unsigned iterations, uint8_t *stored_key, uint8_t *server_key)
 {
-    if (!password || (!salt && salt_len) || iterations == 0 || iterations > INT_MAX ||
-        salt_len > INT_MAX)
+    if ((h != SCRAM_SHA1 && h != SCRAM_SHA256) || !password || (!salt && salt_len) ||
+        iterations == 0 || iterations > INT_MAX || salt_len > INT_MAX)
         return -1;
     char *pw = saslprep(password);
     if (!pw)
@@ -86,9 +85,8 @@ int scram_derive(scram_hash h, const char *password, const uint8_t *salt, size_t
     uint8_t salted[SCRAM_MAX_HASH], client_key[SCRAM_MAX_HASH];
     static const uint8_t empty_salt[1] = {0};
     int rc = -1;
-    if (pl > INT_MAX ||
-        PKCS5_PBKDF2_HMAC(pw, (int)pl, salt ? salt : empty_salt, (int)salt_len, (int)iterations,
-                          scram_md(h), (int)hl, salted) != 1)
+    if (pl > INT_MAX || PKCS5_PBKDF2_HMAC(pw, (int)pl, salt ? salt : empty_salt, (int)salt_len,
+                                          (int)iterations, scram_md(h), (int)hl, salted) != 1)
         goto out;
     if (scram_hmac(h, salted, hl, "Client Key", 10, client_key) != 0 ||
         scram_digest(h, client_key, hl, stored_key) != 0 ||
@@ -232,8 +230,8 @@ typedef struct scram_fields {
     bool done;
 } scram_fields;
 
-/* Next field: sets *val and *vlen to its value (after "X=") and *off to
- * its offset in the message. Returns the attribute letter, 0 if the field is not
+/* Next field: sets *val and *vlen to its value (after "X=") and *off to its
+ * offset in the message. Returns the attribute letter, 0 if the field is not
  * ALPHA "=" 1*char, or -1 when no field is left. */
 static int scram_next_attr(scram_fields *f, const char **val, size_t *vlen, size_t *off)
 {
@@ -349,8 +347,7 @@ static void scram_fake_salt(const scram_server *s, const uint8_t *key, size_t ke
 }
 
 char *scram_server_first(scram_server *s, int known, const uint8_t *salt, size_t salt_len,
-                         unsigned iterations, const uint8_t *stored_key,
-                         const uint8_t *server_key)
+                         unsigned iterations, const uint8_t *stored_key, const uint8_t *server_key)
 {
     if (!s)
         return NULL;

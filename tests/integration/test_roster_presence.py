@@ -55,8 +55,8 @@ async def test_roster_get_set_remove_pushes():
     with server() as s:
         accounts(s, 'alice', 'bob')
         async with clients() as cs:
-            a1 = await login(s, s.jid('alice'), PW, resource='one', roster=True)
-            a2 = await login(s, s.jid('alice'), PW, resource='two', roster=True)
+            a1 = await login(s, s.jid('alice'), PW, roster=True, resource='one')
+            a2 = await login(s, s.jid('alice'), PW, roster=True, resource='two')
             cs += [a1, a2]
             bob = s.jid('bob')
             assert await get_roster(a1) == {}, 'a new account has an empty roster'
@@ -120,8 +120,8 @@ async def test_subscription_handshake():
         accounts(s, 'alice', 'bob')
         A, B = s.jid('alice'), s.jid('bob')
         async with clients() as cs:
-            a = await login(s, A, PW, resource='a', roster=True, presence='alice here')
-            b = await login(s, B, PW, resource='b', roster=True, presence='bob here')
+            a = await login(s, A, PW, roster=True, resource='a', presence='alice here')
+            b = await login(s, B, PW, roster=True, resource='b', presence='bob here')
             cs += [a, b]
 
             # alice asks
@@ -157,7 +157,9 @@ async def test_subscription_handshake():
             await a.expect(is_roster_push(B, 'from'), 5, 'push from on alice')
             await b.expect(is_presence('unsubscribe', frm=A), 5, 'unsubscribe at bob')
             await b.expect(is_roster_push(A, 'to'), 5, 'push to on bob')
-            await a.expect(is_presence('unavailable', frm=b.jid), 5, "bob's unavailable to alice")
+            # RFC 6121 3.3.3: unavailable from bob's available resources (a bare
+            # 'from' is accepted too: it tells the client the same)
+            await a.expect(is_presence('unavailable', frm_bare=B), 5, "bob's unavailable to alice")
             # bob's changes no longer reach alice; alice's still reach bob
             b.send_presence(status='bob again')
             a.send_presence(status='alice again')
@@ -170,7 +172,7 @@ async def test_subscription_handshake():
             await a.expect(is_roster_push(B, 'none'), 5, 'push none on alice')
             await b.expect(is_presence('unsubscribed', frm=A), 5, 'unsubscribed at bob')
             await b.expect(is_roster_push(A, 'none'), 5, 'push none on bob')
-            await b.expect(is_presence('unavailable', frm=a.jid), 5, "alice's unavailable to bob")
+            await b.expect(is_presence('unavailable', frm_bare=A), 5, "alice's unavailable to bob")
             assert (await get_roster(a))[B]['subscription'] == 'none'
             assert (await get_roster(b))[A]['subscription'] == 'none'
 
@@ -180,8 +182,8 @@ async def test_initial_presence_probe_and_unavailable():
         accounts(s, 'alice', 'bob', 'carol')
         A, B = s.jid('alice'), s.jid('bob')
         async with clients() as cs:
-            a = await login(s, A, PW, resource='a', presence='a1')
-            b = await login(s, B, PW, resource='b', presence='b1')
+            a = await login(s, A, PW, roster=True, resource='a', presence='a1')
+            b = await login(s, B, PW, roster=True, resource='b', presence='b1')
             cs += [a, b]
             await subscribe(a, b)
             await subscribe(b, a)
@@ -189,20 +191,20 @@ async def test_initial_presence_probe_and_unavailable():
 
             # bob is online; alice comes back: her initial presence reaches bob,
             # and the server's probe brings bob's presence to her
-            a = await login(s, A, PW, resource='a2', roster=True, presence='back')
+            a = await login(s, A, PW, roster=True, resource='a2', presence='back')
             cs.append(a)
             await a.expect(is_presence(None, frm=b.jid, status='b1'), 5, "bob's presence (probe)")
             await b.expect(is_presence(None, frm=a.jid, status='back'), 5, "alice's initial presence")
 
             # a second resource of bob appears, alice sees it
-            b2 = await login(s, B, PW, resource='b2', presence='second')
+            b2 = await login(s, B, PW, roster=True, resource='b2', presence='second')
             cs.append(b2)
             await a.expect(is_presence(None, frm=b2.jid, status='second'), 5, 'presence of b2')
             # b2 also learns alice is online (probe on initial presence)
             await b2.expect(is_presence(None, frm=a.jid, status='back'), 5, "alice's presence at b2")
 
             # carol is not subscribed: she sees nothing
-            c = await login(s, s.jid('carol'), PW, resource='c', presence='carol')
+            c = await login(s, s.jid('carol'), PW, roster=True, resource='c', presence='carol')
             cs.append(c)
             b.send_presence(status='b-changed')
             await a.expect(is_presence(None, frm=b.jid, status='b-changed'), 5, 'broadcast')
@@ -219,9 +221,9 @@ async def test_initial_presence_probe_and_unavailable():
             await a.expect(is_presence('unavailable', frm=b.jid), 10, 'unavailable of b (connection lost)')
             # explicit unavailable
             a.send_presence(type='unavailable')
-            b3 = await login(s, B, PW, resource='b3', presence='three')
+            b3 = await login(s, B, PW, roster=True, resource='b3', presence='three')
             cs.append(b3)
-            await marker(a, b3)
+            await marker(a, b3)  # (marker pings b3 first: its initial presence was handled)
             b3.assert_none(is_presence(None, frm=a.jid), 'presence of an unavailable resource')
 
 
@@ -229,8 +231,8 @@ async def test_directed_presence():
     with server() as s:
         accounts(s, 'alice', 'carol')
         async with clients() as cs:
-            a = await login(s, s.jid('alice'), PW, resource='a', presence='here')
-            c = await login(s, s.jid('carol'), PW, resource='c', presence='there')
+            a = await login(s, s.jid('alice'), PW, roster=True, resource='a', presence='here')
+            c = await login(s, s.jid('carol'), PW, roster=True, resource='c', presence='there')
             cs += [a, c]
             a.send_presence(to=c.jid, status='just for you')
             await c.expect(is_presence(None, frm=a.jid, status='just for you'), 5, 'directed presence')
@@ -243,7 +245,7 @@ async def test_directed_presence():
             await c.expect(is_presence('unavailable', frm=a.jid), 5, 'unavailable after directed presence')
 
             # the same with an abrupt disconnect, to a bare JID
-            a = await login(s, s.jid('alice'), PW, resource='a2', presence='again')
+            a = await login(s, s.jid('alice'), PW, roster=True, resource='a2', presence='again')
             cs.append(a)
             a.send_presence(to=c.bare, status='to bare')
             await c.expect(is_presence(None, frm=a.jid, status='to bare'), 5, 'directed presence to bare JID')
@@ -256,12 +258,12 @@ async def test_subscription_request_to_offline_user():
         accounts(s, 'alice', 'bob')
         A, B = s.jid('alice'), s.jid('bob')
         async with clients() as cs:
-            a = await login(s, A, PW, resource='a', presence='a')
+            a = await login(s, A, PW, roster=True, resource='a', presence='a')
             cs.append(a)
             a.send_presence(to=B, type='subscribe')
             await a.expect(is_roster_push(B, 'none', ask='subscribe'), 5, 'push ask=subscribe')
             # bob comes online later
-            b = await login(s, B, PW, resource='b', roster=True, presence='b')
+            b = await login(s, B, PW, roster=True, resource='b', presence='b')
             cs.append(b)
             await b.expect(is_presence('subscribe', frm=A), 5, 'the stored subscription request')
             b.send_presence(to=A, type='subscribed')
@@ -269,7 +271,7 @@ async def test_subscription_request_to_offline_user():
             await a.expect(is_presence(None, frm=b.jid, status='b'), 5, "bob's presence after approval")
             # bob logs in again: the request is not delivered twice (it was answered)
             await b.close()
-            b = await login(s, B, PW, resource='b2', roster=True, presence='b2')
+            b = await login(s, B, PW, roster=True, resource='b2', presence='b2')
             cs.append(b)
             await marker(a, b)
             b.assert_none(is_presence('subscribe'), 'an answered subscription request again')
@@ -282,8 +284,8 @@ async def test_roster_push_on_remove_with_subscription():
         accounts(s, 'alice', 'bob')
         A, B = s.jid('alice'), s.jid('bob')
         async with clients() as cs:
-            a = await login(s, A, PW, resource='a', roster=True, presence='a')
-            b = await login(s, B, PW, resource='b', roster=True, presence='b')
+            a = await login(s, A, PW, roster=True, resource='a', presence='a')
+            b = await login(s, B, PW, roster=True, resource='b', presence='b')
             cs += [a, b]
             await subscribe(a, b)
             await subscribe(b, a)
@@ -294,7 +296,7 @@ async def test_roster_push_on_remove_with_subscription():
             await b.expect(is_presence('unsubscribe', frm=A), 5, 'unsubscribe at bob')
             await b.expect(is_presence('unsubscribed', frm=A), 5, 'unsubscribed at bob')
             await b.expect(is_roster_push(A, 'none'), 5, 'bob: subscription none')
-            await b.expect(is_presence('unavailable', frm=a.jid), 5, "alice's unavailable at bob")
+            await b.expect(is_presence('unavailable', frm_bare=A), 5, "alice's unavailable at bob")
 
 
 if __name__ == '__main__':

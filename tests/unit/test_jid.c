@@ -48,7 +48,7 @@ static const valid_case valid_cases[] = {
      "er@example.com",
      "user@example.com", "user@example.com"}, /* soft hyphen mapped out */
     {"\xEF\xBD\x85\xEF\xBD\x98\xEF\xBD\x81\xEF\xBD\x8D\xEF\xBD\x90\xEF\xBD\x8C\xEF\xBD\x85.com",
-     "example.com", "example.com"}, /* fullwidth */
+     "example.com", "example.com"},                  /* fullwidth */
     {"u@d/\xCE\xA9mega", "u@d/\xCE\xA9mega", "u@d"}, /* resource: no case folding */
     {"u@d/\xEF\xBC\xA6\xEF\xBC\xB5\xEF\xBC\xAC\xEF\xBC\xAC", "u@d/FULL", "u@d"}, /* NFKC */
     {"\xE2\x85\xA8@\xE2\x85\xA8/\xE2\x85\xA8", "ix@ix/IX", "ix@ix"}, /* roman numeral nine */
@@ -92,14 +92,14 @@ static const char *const invalid_cases[] = {
     "a:b@d",
     "a<b@d",
     "a>b@d",
-    "a@b@c",                /* second '@' lands in the domain */
+    "a@b@c", /* second '@' lands in the domain */
     "a\xEF\xBC\xA0"
     "b@d", /* fullwidth '@' becomes '@' under NFKC */
     "a\xEF\xBC\x9A"
-    "b@d", /* fullwidth ':' */
-    "\xC2\xAD@d",           /* node maps to nothing */
-    "a\x07@d",              /* control character */
-    "\xD8\xA7\x31@d",       /* bidi: RandALCat not at both ends */
+    "b@d",            /* fullwidth ':' */
+    "\xC2\xAD@d",     /* node maps to nothing */
+    "a\x07@d",        /* control character */
+    "\xD8\xA7\x31@d", /* bidi: RandALCat not at both ends */
     /* domain */
     "exa mple.com",
     "example..com",
@@ -126,10 +126,10 @@ static const char *const invalid_cases[] = {
     /* invalid UTF-8 */
     "\xC3@d",
     "u@\xFF",
-    "u@d/\xC0\xAF",      /* overlong '/' */
-    "\xED\xA0\x80@d",    /* surrogate */
+    "u@d/\xC0\xAF",         /* overlong '/' */
+    "\xED\xA0\x80@d",       /* surrogate */
     "u@d/\xF4\x90\x80\x80", /* above U+10FFFF */
-    "u@d/\xE2\x82",      /* truncated */
+    "u@d/\xE2\x82",         /* truncated */
     "u@d/\x80",
 };
 
@@ -348,13 +348,13 @@ typedef struct sasl_case {
 
 static const sasl_case sasl_cases[] = {
     /* RFC 4013 section 3 */
-    {"I\xC2\xADX", "IX"},       /* soft hyphen mapped to nothing */
-    {"user", "user"},           /* no transformation */
-    {"USER", "USER"},           /* case preserved */
-    {"\xC2\xAA", "a"},          /* NFKC */
-    {"\xE2\x85\xA8", "IX"},     /* NFKC */
-    {"\x07", NULL},             /* prohibited character */
-    {"\xD8\xA7\x31", NULL},     /* bidirectional check */
+    {"I\xC2\xADX", "IX"},   /* soft hyphen mapped to nothing */
+    {"user", "user"},       /* no transformation */
+    {"USER", "USER"},       /* case preserved */
+    {"\xC2\xAA", "a"},      /* NFKC */
+    {"\xE2\x85\xA8", "IX"}, /* NFKC */
+    {"\x07", NULL},         /* prohibited character */
+    {"\xD8\xA7\x31", NULL}, /* bidirectional check */
     /* more */
     {"a\xC2\xA0"
      "b",

@@ -62,8 +62,8 @@ static char *client_final(scram_hash h, const char *password, const char *cf_bar
 
     uint8_t salted[SCRAM_MAX_HASH], ck[SCRAM_MAX_HASH], sk[SCRAM_MAX_HASH], sig[SCRAM_MAX_HASH];
     unsigned n;
-    CHECK(PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, (int)salt_len, iter, md,
-                            (int)hl, salted) == 1);
+    CHECK(PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, (int)salt_len, iter, md, (int)hl,
+                            salted) == 1);
     free(salt);
     CHECK(HMAC(md, salted, (int)hl, (const unsigned char *)"Client Key", 10, ck, &n));
     CHECK(EVP_Digest(ck, hl, sk, &n, md, NULL) == 1);
@@ -193,8 +193,9 @@ static void test_exchanges(void)
         CHECK_INT(exchange(h, "n,,n=user,r=abcdef", "", "pencil", ""), -1);
         CHECK_INT(exchange(h, "n,,n=user,r=abcdef", "Pencil", "pencil", ""), -1);
         /* SASLprep'd on both sides: U+00A0 is a space */
-        CHECK_INT(exchange(h, "n,,n=user,r=abcdef", "pen cil", "pen\xC2\xA0"
-                                                               "cil",
+        CHECK_INT(exchange(h, "n,,n=user,r=abcdef", "pen cil",
+                           "pen\xC2\xA0"
+                           "cil",
                            ""),
                   0);
     }
@@ -254,31 +255,31 @@ static void test_malformed_first(void)
         "n,,n=user,r=",      /* empty nonce */
         "n,,n=user,r=a\x7F", /* nonce not printable */
         "n,,n=user,r=a b",
-        "x,,n=user,r=abc",                    /* unknown gs2 flag */
+        "x,,n=user,r=abc", /* unknown gs2 flag */
         "N,,n=user,r=abc",
-        "p=tls-unique,,n=user,r=abc",         /* channel binding refused */
+        "p=tls-unique,,n=user,r=abc", /* channel binding refused */
         "p=tls-server-end-point,,n=user,r=abc",
-        "n,x=foo,n=user,r=abc",               /* not an authzid */
-        "n,a=,n=user,r=abc",                  /* empty authzid */
-        "n,a=b=2,n=user,r=abc",               /* bad escape in authzid */
-        "n,,m=ext,n=user,r=abc",              /* mandatory extension */
+        "n,x=foo,n=user,r=abc",  /* not an authzid */
+        "n,a=,n=user,r=abc",     /* empty authzid */
+        "n,a=b=2,n=user,r=abc",  /* bad escape in authzid */
+        "n,,m=ext,n=user,r=abc", /* mandatory extension */
         "n,,n=user,r=abc,m=ext",
-        "n,,n=us=2Xer,r=abc",                 /* bad =XX escapes */
+        "n,,n=us=2Xer,r=abc", /* bad =XX escapes */
         "n,,n=us=2cer,r=abc",
         "n,,n=us=3der,r=abc",
         "n,,n=user=,r=abc",
         "n,,n=user=2,r=abc",
         "n,,n=us=er,r=abc",
-        "n,,n=user,r=abc,",                   /* empty extension */
+        "n,,n=user,r=abc,", /* empty extension */
         "n,,n=user,r=abc,,x=1",
-        "n,,n=user,r=abc,junk",               /* malformed extension */
+        "n,,n=user,r=abc,junk", /* malformed extension */
         "n,,n=user,r=abc,1=x",
         "n,,n=user,r=abc,x=",
-        "n,,n=\xFF,r=abc",                    /* invalid UTF-8 */
+        "n,,n=\xFF,r=abc", /* invalid UTF-8 */
         "n,a=\xC3,n=user,r=abc",
-        "n,,n=\x07,r=abc",                    /* SASLprep: prohibited */
-        "n,,n=\xD8\xA7\x31,r=abc",            /* SASLprep: bidi */
-        "n,,n=\xC2\xAD,r=abc",                /* SASLprep'd to empty */
+        "n,,n=\x07,r=abc",         /* SASLprep: prohibited */
+        "n,,n=\xD8\xA7\x31,r=abc", /* SASLprep: bidi */
+        "n,,n=\xC2\xAD,r=abc",     /* SASLprep'd to empty */
         " n,,n=user,r=abc",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -330,9 +331,9 @@ static void test_malformed_final(void)
     static const char *const bad[] = {
         "",
         "c=biws",
-        "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j",              /* no proof */
+        "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j", /* no proof */
         "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=", /* no c */
-        "c=biws,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=",                             /* no r */
+        "c=biws,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=",                                       /* no r */
         /* tampered nonce */
         "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7J,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=",
         "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=",
