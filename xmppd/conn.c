@@ -4,6 +4,8 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <netinet/in.h>
@@ -13,13 +15,17 @@
 
 #define CONN_LINGER_MS 2000
 #define CONN_LINGER_POLL_MS 20
+#define CONN_DRAIN_MS 1500
 
 static void conn_read_cb(struct bufferevent *bev, void *ud);
 static void conn_event_cb(struct bufferevent *bev, short what, void *ud);
 
 static void conn_xs_open(void *ud, const xml_node *header)
 {
-    c2s_stream_open(ud, header);
+    conn *c = ud;
+    c2s_stream_open(c, header);
+    if (c->closing)
+        xml_stream_halt(c->xs);
 }
 
 static void conn_xs_stanza(void *ud, xml_node *stanza)
@@ -85,6 +91,8 @@ static void conn_free(conn *c)
         c->next->prev = c->prev;
     srv->nconns--;
     c2s_conn_free(c);
+    if (c->drain)
+        event_free(c->drain);
     if (c->timer)
         event_free(c->timer);
     if (c->bev)
@@ -102,7 +110,51 @@ static size_t conn_pending_output(conn *c)
     return n;
 }
 
-/* Timer: auth timeout while open; flush-then-free poll once closing. */
+static void conn_schedule_free(conn *c)
+{
+    c->dead = true;
+    evtimer_del(c->timer);
+    struct timeval tv = {0, 0};
+    evtimer_add(c->timer, &tv);
+}
+
+/* After our half-close: discard what the peer still sends until it closes,
+ * so the kernel does not answer unread data with a reset that would destroy
+ * the stream error we just sent. */
+static void conn_drain_cb(evutil_socket_t fd, short what, void *ud)
+{
+    conn *c = ud;
+    char buf[4096];
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        event_del(c->drain);
+        conn_schedule_free(c); /* freed from the timer, not inside this callback */
+        return;
+    }
+}
+
+/* Once everything we queued has left: FIN our side and start draining. */
+static void conn_half_close(conn *c)
+{
+    c->half_closed = true;
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    if (fd < 0 || shutdown(fd, SHUT_WR) != 0) {
+        conn_free(c);
+        return;
+    }
+    c->drain = event_new(c->srv->base, fd, EV_READ | EV_PERSIST, conn_drain_cb, c);
+    event_add(c->drain, NULL);
+    c->close_deadline_ms = now_ms() + CONN_DRAIN_MS;
+    struct timeval tv = {0, CONN_LINGER_POLL_MS * 1000};
+    evtimer_add(c->timer, &tv);
+}
+
+/* Timer: auth timeout while open; flush, half-close, drain, free once
+ * closing. */
 static void conn_timer_cb(evutil_socket_t fd, short what, void *ud)
 {
     conn *c = ud;
@@ -113,8 +165,12 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *ud)
         }
         return;
     }
-    if (c->dead || conn_pending_output(c) == 0 || now_ms() >= c->close_deadline_ms) {
+    if (c->dead || now_ms() >= c->close_deadline_ms) {
         conn_free(c);
+        return;
+    }
+    if (!c->half_closed && conn_pending_output(c) == 0) {
+        conn_half_close(c);
         return;
     }
     struct timeval tv = {0, CONN_LINGER_POLL_MS * 1000};

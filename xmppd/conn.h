@@ -33,11 +33,13 @@ struct conn {
     struct bufferevent *bev;
     xml_stream *xs;
     struct event *timer; /* auth timeout, then closing linger */
+    struct event *drain; /* after our half-close: reads and discards until EOF */
     conn_state state;
     bool authed;      /* SASL succeeded (state >= CONN_AUTHED survives restart) */
     bool tls;
     bool closing;
     bool dead; /* the socket is gone or the peer stopped reading: free at once */
+    bool half_closed; /* our side sent FIN; draining the peer */
     bool header_sent; /* our stream header for the current stream */
     bool want_starttls;
     char ip[48];

@@ -91,6 +91,7 @@ static char *ctl_read_line(const char *prompt, bool tty)
     struct termios old, quiet;
     if (tty) {
         fprintf(stderr, "%s", prompt);
+        fflush(stderr);
         tcgetattr(STDIN_FILENO, &old);
         quiet = old;
         quiet.c_lflag &= ~(tcflag_t)ECHO;

@@ -168,6 +168,12 @@ char *settings_default_path(void)
     if (p && *p)
         return xstrdup(p);
     char *out = NULL;
+    const char *state = getenv("PARLEY_STATE_DIR");
+    if (state && *state) {
+        if (asprintf(&out, "%s/xmppd.conf", state) < 0)
+            fatal("out of memory");
+        return out;
+    }
     const char *xdg = getenv("XDG_STATE_HOME");
     const char *home = getenv("HOME");
     int r;

@@ -48,7 +48,8 @@ int settings_load(settings *s, config *c);
 void settings_clear(settings *s);
 /* The vhost serving domain, or NULL. */
 const vhost *settings_vhost(const settings *s, const char *domain);
-/* Default config path: $PARLEY_CONFIG, else $XDG_STATE_HOME/parley/xmppd.conf,
+/* Default config path: $PARLEY_CONFIG, else $PARLEY_STATE_DIR/xmppd.conf, else
+ * $XDG_STATE_HOME/parley/xmppd.conf,
  * else $HOME/.local/state/parley/xmppd.conf. Caller frees. */
 char *settings_default_path(void);
 

@@ -62,7 +62,7 @@ void xml_detach(xml_node *child)
     xml_node *parent = child->parent;
     if (!parent)
         return;
-    for (size_t i = 0; i < parent->nchildren; i++) {
+    for (size_t i = parent->nchildren; i-- > 0;) { /* the last child is the common case */
         if (parent->children[i] != child)
             continue;
         memmove(&parent->children[i], &parent->children[i + 1],
@@ -128,8 +128,12 @@ void xml_set_attr(xml_node *node, const char *name, const char *value)
     a->attr_ns = NULL;
 }
 
+/* The read-only accessors accept node == NULL (nothing found), so lookups
+ * can be chained: xml_child(xml_child(iq, "bind", ns), "resource", ns). */
 const char *xml_attr_get(const xml_node *node, const char *name)
 {
+    if (!node)
+        return NULL;
     const xml_attr *a = xml_find_attr(node, name);
     return a ? a->value : NULL;
 }
@@ -149,6 +153,8 @@ xml_node *xml_next_child(const xml_node *node, const xml_node *prev, const char 
                          const char *ns)
 {
     size_t i = 0;
+    if (!node)
+        return NULL;
     if (prev) {
         if (prev->parent != node)
             return NULL;
@@ -165,14 +171,20 @@ xml_node *xml_next_child(const xml_node *node, const xml_node *prev, const char 
 size_t xml_element_count(const xml_node *node)
 {
     size_t n = 0;
-    for (size_t i = 0; i < node->nchildren; i++)
+    for (size_t i = 0; node && i < node->nchildren; i++)
         n += node->children[i]->name != NULL;
     return n;
 }
 
-/* For a text node, a copy of its own text. Never returns NULL. */
+/* For a text node, a copy of its own text; for NULL, "". Never returns
+ * NULL. */
 char *xml_text(const xml_node *node, size_t *len)
 {
+    if (!node) {
+        if (len)
+            *len = 0;
+        return xstrdup("");
+    }
     if (!node->name) {
         if (len)
             *len = node->text_len;

@@ -7,15 +7,24 @@
  * so every complete token is reported as soon as its last byte is fed (an
  * XMPP peer waits for our answer; deferral would hold stanzas back).
  *
- * Byte accounting: `fed` counts the bytes given to expat since the
- * (re)start and `mark` is the offset just past the last top-level boundary
+ * Byte accounting: `fed` counts the bytes given to the current expat
+ * parser and `mark` is the offset just past the last top-level boundary
  * (end of the stream header, end of a stanza, end of text between
  * stanzas), both in expat's byte-index space. Before a piece of input goes
  * to expat, fed - mark + piece must stay within max_stanza, so neither
  * expat nor the tree under construction ever holds more than max_stanza
  * bytes of one stanza. Without deferral, a start tag that arrives in many
  * small reads is rescanned by expat on each read; the cost per read is
- * bounded by max_stanza. */
+ * bounded by max_stanza.
+ *
+ * Idle memory: an expat parser holds about 10 KiB once it has seen a
+ * stream header. So when a feed() ends exactly on a top-level boundary
+ * inside the stream (nothing buffered), the parser is freed and only a
+ * synthetic copy of the stream header's start tag is kept (its qualified
+ * name and namespace declarations, the only context a stanza can depend
+ * on). The next feed() creates a parser and silently replays that tag
+ * before the new bytes. The parser is also created lazily at the first
+ * feed() and after a restart. */
 #include "xml_stream.h"
 #include "util.h"
 
@@ -26,25 +35,32 @@
 
 /* Separates URI, local name and prefix; never part of valid UTF-8. */
 #define XS_SEP '\xFF'
-/* Largest piece handed to expat at once: its input buffer grows to about
- * twice the largest piece plus its context bytes, and it keeps that memory
- * for the life of the stream. */
-#define XS_PIECE 1024
+/* Smallest piece handed to expat at once (larger when a big stanza is
+ * being buffered, so that its partial token is rescanned O(log n) times
+ * per feed, not O(n / piece)). Expat's input buffer grows to about twice
+ * the piece plus 1 KiB of context. */
+#define XS_PIECE 4096
+#define XS_PIECE_MAX (1 << 30) /* XML_Parse takes an int */
 /* Text buffers bigger than this are freed after each stanza. */
 #define XS_TEXT_KEEP 256
 
 struct xml_stream {
-    XML_Parser p; /* NULL once halted or failed */
+    XML_Parser p; /* NULL until needed, while idle, and once halted or failed */
     xml_stream_limits lim;
     xml_stream_callbacks cb;
     void *ud;
     xml_stream_error err;
     bool halted;
-    bool restart; /* restart requested from a callback */
-    bool in_feed;
-    unsigned depth;      /* open elements, the stream element included */
-    unsigned ndecls;     /* namespace declarations on the pending start tag */
-    char *default_ns;    /* default namespace declared on the pending header */
+    bool restart;     /* restart requested from a callback */
+    bool in_feed;     /* inside xml_stream_feed, so callbacks may be running */
+    bool replaying;   /* parsing the synthetic header: no callbacks */
+    bool in_cdata;    /* inside a CDATA section */
+    unsigned depth;   /* open elements, the stream element included */
+    unsigned ndecls;  /* namespace declarations on the pending start tag */
+    char *default_ns; /* default namespace declared on the pending header */
+    sbuf decls;       /* the pending header's declarations, as markup */
+    char *replay;     /* synthetic header start tag, once one was seen */
+    size_t replay_len;
     long long fed, mark; /* see the top of the file */
     xml_node *root, *cur;
     sbuf text; /* character data not yet added to cur */
@@ -168,17 +184,56 @@ static void xml_stream_flush_text(xml_stream *xs)
     sbuf_reset(&xs->text);
 }
 
-/* Drops the stanza under construction and any pending state. */
+/* Appends s as an attribute value that parses back to exactly s. */
+static void xml_stream_add_escaped(sbuf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&':
+            sbuf_adds(b, "&amp;");
+            break;
+        case '<':
+            sbuf_adds(b, "&lt;");
+            break;
+        case '\'':
+            sbuf_adds(b, "&apos;");
+            break;
+        case '\t':
+            sbuf_adds(b, "&#9;");
+            break;
+        case '\n':
+            sbuf_adds(b, "&#10;");
+            break;
+        case '\r':
+            sbuf_adds(b, "&#13;");
+            break;
+        default:
+            sbuf_addc(b, *s);
+        }
+    }
+}
+
+/* Drops the parser (if any) and all per-document state; the error and
+ * halted flags stay. */
 static void xml_stream_clear(xml_stream *xs)
 {
+    if (xs->p)
+        XML_ParserFree(xs->p);
+    xs->p = NULL;
     xml_free(xs->root);
     xs->root = xs->cur = NULL;
     sbuf_free(&xs->text);
+    sbuf_free(&xs->decls);
     free(xs->default_ns);
     xs->default_ns = NULL;
+    free(xs->replay);
+    xs->replay = NULL;
+    xs->replay_len = 0;
     xs->ndecls = 0;
     xs->depth = 0;
     xs->fed = xs->mark = 0;
+    xs->restart = false;
+    xs->in_cdata = false;
 }
 
 static void XMLCALL xml_stream_on_nsdecl(void *ud, const XML_Char *prefix, const XML_Char *uri)
@@ -186,12 +241,22 @@ static void XMLCALL xml_stream_on_nsdecl(void *ud, const XML_Char *prefix, const
     xml_stream *xs = ud;
     if (xs->ndecls < (unsigned)-1)
         xs->ndecls++;
-    if (!prefix && xs->depth == 0) {
+    if (xs->depth != 0 || xs->replaying || !xml_stream_active(xs))
+        return;
+    sbuf_adds(&xs->decls, prefix ? " xmlns:" : " xmlns");
+    if (prefix)
+        sbuf_adds(&xs->decls, prefix);
+    sbuf_adds(&xs->decls, "='");
+    xml_stream_add_escaped(&xs->decls, uri ? uri : "");
+    sbuf_addc(&xs->decls, '\'');
+    if (!prefix) {
         free(xs->default_ns);
         xs->default_ns = xstrdup(uri ? uri : "");
     }
 }
 
+/* The root element: checks it is a stream header, keeps its replay copy
+ * and reports it to open(). */
 static void xml_stream_open(xml_stream *xs, const char *name, const char **atts, size_t nattrs,
                             char *default_ns)
 {
@@ -202,6 +267,24 @@ static void xml_stream_open(xml_stream *xs, const char *name, const char **atts,
         xml_stream_fail(xs, XS_ERR_BAD_NAMESPACE);
         return;
     }
+    xs->depth = 1;
+    xml_stream_set_mark(xs);
+    if (xs->replaying)
+        return;
+    sbuf r;
+    sbuf_init(&r);
+    sbuf_addc(&r, '<');
+    if (n.prefix) {
+        sbuf_add(&r, n.prefix, n.prefix_len);
+        sbuf_addc(&r, ':');
+    }
+    sbuf_adds(&r, "stream");
+    sbuf_add(&r, xs->decls.data ? xs->decls.data : "", xs->decls.len);
+    sbuf_addc(&r, '>');
+    sbuf_free(&xs->decls);
+    free(xs->replay);
+    xs->replay = sbuf_steal(&r, &xs->replay_len);
+
     xml_node *header = xml_stream_element(name, atts, nattrs);
     if (default_ns && *default_ns) { /* first, as on the wire */
         xml_set_attr(header, "xmlns", default_ns);
@@ -209,8 +292,6 @@ static void xml_stream_open(xml_stream *xs, const char *name, const char **atts,
         memmove(&header->attrs[1], &header->attrs[0], (header->nattrs - 1) * sizeof(xml_attr));
         header->attrs[0] = a;
     }
-    xs->depth = 1;
-    xml_stream_set_mark(xs);
     if (xs->cb.open)
         xs->cb.open(xs->ud, header);
     xml_free(header);
@@ -288,7 +369,23 @@ static void XMLCALL xml_stream_on_text(void *ud, const XML_Char *s, int len)
         return;
     if (xs->depth >= 2)
         sbuf_add(&xs->text, s, (size_t)len);
-    else if (xs->depth == 1) /* keepalive whitespace between stanzas */
+    else if (xs->depth == 1 && !xs->in_cdata) /* keepalive whitespace between stanzas */
+        xml_stream_set_mark(xs);
+}
+
+/* A CDATA section between stanzas counts as one unit: the boundary moves
+ * only at its end, so the parser is never dropped inside one. */
+static void XMLCALL xml_stream_on_cdata_start(void *ud)
+{
+    xml_stream *xs = ud;
+    xs->in_cdata = true;
+}
+
+static void XMLCALL xml_stream_on_cdata_end(void *ud)
+{
+    xml_stream *xs = ud;
+    xs->in_cdata = false;
+    if (xml_stream_active(xs) && xs->depth == 1)
         xml_stream_set_mark(xs);
 }
 
@@ -299,9 +396,9 @@ static void XMLCALL xml_stream_on_doctype(void *ud, const XML_Char *name, const 
 }
 
 static void XMLCALL xml_stream_on_entity(void *ud, const XML_Char *name, int is_param,
-                                         const XML_Char *value, int value_len,
-                                         const XML_Char *base, const XML_Char *sysid,
-                                         const XML_Char *pubid, const XML_Char *notation)
+                                         const XML_Char *value, int value_len, const XML_Char *base,
+                                         const XML_Char *sysid, const XML_Char *pubid,
+                                         const XML_Char *notation)
 {
     xml_stream_fail(ud, XS_ERR_RESTRICTED);
 }
@@ -316,77 +413,6 @@ static void XMLCALL xml_stream_on_comment(void *ud, const XML_Char *data)
     xml_stream_fail(ud, XS_ERR_RESTRICTED);
 }
 
-/* Installs our settings and handlers on a new or reset parser. */
-static void xml_stream_setup(xml_stream *xs)
-{
-    XML_Parser p = xs->p;
-    XML_SetUserData(p, xs);
-    XML_SetReturnNSTriplet(p, 1);
-    XML_SetParamEntityParsing(p, XML_PARAM_ENTITY_PARSING_NEVER);
-    /* Expat >= 2.6.0, and Debian's 2.5.0 with the CVE-2023-52425 fix. */
-    XML_SetReparseDeferralEnabled(p, XML_FALSE);
-    XML_SetElementHandler(p, xml_stream_on_start, xml_stream_on_end);
-    XML_SetCharacterDataHandler(p, xml_stream_on_text);
-    XML_SetStartNamespaceDeclHandler(p, xml_stream_on_nsdecl);
-    XML_SetStartDoctypeDeclHandler(p, xml_stream_on_doctype);
-    XML_SetEntityDeclHandler(p, xml_stream_on_entity);
-    XML_SetProcessingInstructionHandler(p, xml_stream_on_pi);
-    XML_SetCommentHandler(p, xml_stream_on_comment);
-}
-
-static void xml_stream_create_parser(xml_stream *xs)
-{
-    xs->p = XML_ParserCreateNS("UTF-8", XS_SEP);
-    if (!xs->p)
-        fatal("out of memory (expat parser)");
-    xml_stream_setup(xs);
-}
-
-/* Starts a fresh document: new byte count, expects a new stream header. */
-static void xml_stream_reset(xml_stream *xs)
-{
-    xs->restart = false;
-    xml_stream_clear(xs);
-    if (XML_ParserReset(xs->p, "UTF-8")) {
-        xml_stream_setup(xs);
-    } else {
-        XML_ParserFree(xs->p);
-        xml_stream_create_parser(xs);
-    }
-}
-
-/* Frees everything a halted or failed stream no longer needs. */
-static void xml_stream_release(xml_stream *xs)
-{
-    xml_stream_clear(xs);
-    if (xs->p)
-        XML_ParserFree(xs->p);
-    xs->p = NULL;
-}
-
-xml_stream *xml_stream_new(const xml_stream_limits *limits, const xml_stream_callbacks *cbs,
-                           void *ud)
-{
-    xml_stream *xs = xcalloc(1, sizeof(*xs));
-    xs->lim = *limits;
-    xs->cb = *cbs;
-    xs->ud = ud;
-    sbuf_init(&xs->text);
-    xml_stream_create_parser(xs);
-    return xs;
-}
-
-/* Not from inside a callback. */
-void xml_stream_free(xml_stream *xs)
-{
-    if (!xs)
-        return;
-    if (xs->in_feed)
-        fatal("xml_stream_free called from a callback");
-    xml_stream_release(xs);
-    free(xs);
-}
-
 static xml_stream_error xml_stream_map_error(enum XML_Error e)
 {
     switch (e) {
@@ -397,16 +423,99 @@ static xml_stream_error xml_stream_map_error(enum XML_Error e)
     }
 }
 
+/* Creates the expat parser, and if a stream header was already seen,
+ * replays it (without callbacks) so the new parser is inside the stream
+ * again with the same namespace declarations in scope. */
+static void xml_stream_create_parser(xml_stream *xs)
+{
+    XML_Parser p = XML_ParserCreateNS("UTF-8", XS_SEP);
+    if (!p)
+        fatal("out of memory (expat parser)");
+    XML_SetUserData(p, xs);
+    XML_SetReturnNSTriplet(p, 1);
+    XML_SetParamEntityParsing(p, XML_PARAM_ENTITY_PARSING_NEVER);
+    /* Expat >= 2.6.0, and Debian's 2.5.0 with the CVE-2023-52425 fix. */
+    XML_SetReparseDeferralEnabled(p, XML_FALSE);
+    XML_SetElementHandler(p, xml_stream_on_start, xml_stream_on_end);
+    XML_SetCharacterDataHandler(p, xml_stream_on_text);
+    XML_SetCdataSectionHandler(p, xml_stream_on_cdata_start, xml_stream_on_cdata_end);
+    XML_SetStartNamespaceDeclHandler(p, xml_stream_on_nsdecl);
+    XML_SetStartDoctypeDeclHandler(p, xml_stream_on_doctype);
+    XML_SetEntityDeclHandler(p, xml_stream_on_entity);
+    XML_SetProcessingInstructionHandler(p, xml_stream_on_pi);
+    XML_SetCommentHandler(p, xml_stream_on_comment);
+    xs->p = p;
+    xs->fed = xs->mark = 0;
+    if (!xs->replay)
+        return;
+    xs->replaying = true;
+    xs->depth = 0;
+    enum XML_Status st = XML_Parse(p, xs->replay, (int)xs->replay_len, XML_FALSE);
+    xs->replaying = false;
+    xs->fed = (long long)xs->replay_len;
+    if (st != XML_STATUS_OK || xs->depth != 1 || xs->mark != xs->fed)
+        xs->err = XS_ERR_NOT_WELL_FORMED; /* cannot happen: it parsed before */
+}
+
+xml_stream *xml_stream_new(const xml_stream_limits *limits, const xml_stream_callbacks *cbs,
+                           void *ud)
+{
+    xml_stream *xs = xcalloc(1, sizeof(*xs));
+    xs->lim = *limits;
+    xs->cb = *cbs;
+    xs->ud = ud;
+    sbuf_init(&xs->text);
+    sbuf_init(&xs->decls);
+    return xs;
+}
+
+/* Not from inside a callback. */
+void xml_stream_free(xml_stream *xs)
+{
+    if (!xs)
+        return;
+    if (xs->in_feed)
+        fatal("xml_stream_free called from a callback");
+    xml_stream_clear(xs);
+    free(xs);
+}
+
+/* Frees the parser of a stream idle on a top-level boundary (see the top
+ * of the file); the next feed replays the header. */
+static void xml_stream_idle(xml_stream *xs)
+{
+    XML_ParserFree(xs->p);
+    xs->p = NULL;
+    sbuf_free(&xs->text);
+    xs->fed = xs->mark = 0;
+}
+
+/* Expat detects UTF-16 from the first two bytes of a document (a byte
+ * order mark, or a NUL byte) even when told the input is UTF-8; no UTF-8
+ * document starts with NUL, 0xFE or 0xFF. data holds n bytes from document
+ * offset at. */
+static bool xml_stream_utf16(const char *data, size_t n, size_t at)
+{
+    for (size_t i = 0; at + i < 2 && i < n; i++) {
+        unsigned char c = (unsigned char)data[i];
+        if (c == 0x00 || c == 0xFE || c == 0xFF)
+            return true;
+    }
+    return false;
+}
+
 /* Feeds data in pieces that keep the bytes since the last boundary within
  * max_stanza; see the top of the file. Not reentrant. */
 xml_stream_error xml_stream_feed(xml_stream *xs, const char *data, size_t len)
 {
     if (xs->in_feed)
         fatal("xml_stream_feed called from a callback");
-    if (xs->err || xs->halted)
+    if (xs->err || xs->halted || len == 0)
         return xs->err;
+    if (!xs->p)
+        xml_stream_create_parser(xs);
     xs->in_feed = true;
-    while (len > 0) {
+    while (len > 0 && !xs->err) {
         unsigned long long buffered = (unsigned long long)(xs->fed - xs->mark);
         if (buffered >= xs->lim.max_stanza) {
             xs->err = XS_ERR_TOO_BIG;
@@ -415,8 +524,15 @@ xml_stream_error xml_stream_feed(xml_stream *xs, const char *data, size_t len)
         size_t n = len;
         if (n > xs->lim.max_stanza - buffered)
             n = (size_t)(xs->lim.max_stanza - buffered);
-        if (n > XS_PIECE)
-            n = XS_PIECE;
+        size_t piece = buffered > XS_PIECE ? (size_t)buffered : XS_PIECE;
+        if (piece > XS_PIECE_MAX)
+            piece = XS_PIECE_MAX;
+        if (n > piece)
+            n = piece;
+        if (!xs->replay && xs->fed < 2 && xml_stream_utf16(data, n, (size_t)xs->fed)) {
+            xs->err = XS_ERR_NOT_WELL_FORMED;
+            break;
+        }
         enum XML_Status st = XML_Parse(xs->p, data, (int)n, XML_FALSE);
         xs->fed += (long long)n;
         data += n;
@@ -429,10 +545,10 @@ xml_stream_error xml_stream_feed(xml_stream *xs, const char *data, size_t len)
         }
     }
     xs->in_feed = false;
-    if (xs->err || xs->halted)
-        xml_stream_release(xs);
-    else if (xs->restart)
-        xml_stream_reset(xs);
+    if (xs->err || xs->halted || xs->restart)
+        xml_stream_clear(xs); /* after a restart the next feed starts afresh */
+    else if (xs->depth == 1 && xs->fed == xs->mark && xs->replay)
+        xml_stream_idle(xs);
     return xs->err;
 }
 
@@ -441,7 +557,7 @@ void xml_stream_restart(xml_stream *xs)
     if (xs->err || xs->halted)
         return;
     if (!xs->in_feed) {
-        xml_stream_reset(xs);
+        xml_stream_clear(xs);
     } else if (!xs->restart) {
         xs->restart = true;
         XML_StopParser(xs->p, XML_FALSE);
@@ -456,7 +572,7 @@ void xml_stream_halt(xml_stream *xs)
     if (xs->in_feed)
         XML_StopParser(xs->p, XML_FALSE);
     else
-        xml_stream_release(xs);
+        xml_stream_clear(xs);
 }
 
 const char *xml_stream_strerror(xml_stream_error err)

@@ -815,8 +815,10 @@ class Raw:
         self.jid = None
 
     @classmethod
-    async def open(cls, port, timeout=5):
-        r, w = await asyncio.wait_for(asyncio.open_connection('127.0.0.1', port), timeout)
+    async def open(cls, port, timeout=5, source=None):
+        """source: a local address to connect from (e.g. '127.0.0.2')."""
+        kw = {'local_addr': (source, 0)} if source else {}
+        r, w = await asyncio.wait_for(asyncio.open_connection('127.0.0.1', port, **kw), timeout)
         return cls(r, w, port)
 
     async def send(self, data):
@@ -844,6 +846,45 @@ class Raw:
         self.buf += chunk.decode('utf-8', 'replace')
         return True
 
+    async def flood(self, data, chunk=16384, stop=r'<stream:error|</stream:stream>', timeout=30):
+        """Writes data in chunks while reading; stops writing once the peer
+        answered with `stop` (e.g. a stream error) or closed. Returns the
+        number of bytes written."""
+        if isinstance(data, str):
+            data = data.encode()
+        rx = re.compile(stop)
+        deadline = time.monotonic() + timeout
+
+        async def reader():
+            while not self.closed and not rx.search(self.buf, self.pos) and time.monotonic() < deadline:
+                try:
+                    await self._fill(max(0.1, deadline - time.monotonic()))
+                except asyncio.TimeoutError:
+                    pass
+        rtask = asyncio.ensure_future(reader())
+        sent = 0
+        try:
+            while sent < len(data) and not rtask.done() and time.monotonic() < deadline:
+                self.writer.write(data[sent:sent + chunk])
+                sent += chunk
+                try:
+                    await asyncio.wait_for(self.writer.drain(), max(0.1, deadline - time.monotonic()))
+                except (ConnectionError, OSError, asyncio.TimeoutError):
+                    break
+        finally:
+            if not rtask.done():
+                try:
+                    await asyncio.wait_for(asyncio.shield(rtask), 0.05)
+                except (asyncio.TimeoutError, Exception):
+                    pass
+            if not rtask.done():
+                rtask.cancel()
+                try:
+                    await rtask
+                except (asyncio.CancelledError, Exception):
+                    pass
+        return min(sent, len(data))
+
     async def read_until(self, pattern, timeout=5, what=None):
         """Reads until regex `pattern` matches the unconsumed input; returns the
         match and consumes through its end. Raises on timeout / close."""
@@ -856,11 +897,11 @@ class Raw:
                 return m
             if self.closed:
                 raise AssertionError('connection closed while waiting for %s; received: %r'
-                                     % (what or rx.pattern, self.buf[self.pos:][-2000:]))
+                                     % (what or rx.pattern, self.buf[self.pos:][-600:]))
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError('timed out after %ss waiting for %s; received: %r'
-                                     % (timeout, what or rx.pattern, self.buf[self.pos:][-2000:]))
+                                     % (timeout, what or rx.pattern, self.buf[self.pos:][-600:]))
             try:
                 await self._fill(left)
             except asyncio.TimeoutError:
@@ -874,7 +915,7 @@ class Raw:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError('connection still open after %ss; received: %r'
-                                     % (timeout, self.buf[self.pos:][-2000:]))
+                                     % (timeout, self.buf[self.pos:][-600:]))
             try:
                 await self._fill(left)
             except asyncio.TimeoutError:
@@ -1005,10 +1046,10 @@ class Raw:
             pass
 
 
-async def raw_connect(server, to=None, tls=None, timeout=5):
+async def raw_connect(server, to=None, tls=None, timeout=5, source=None):
     """A Raw connection with the stream opened (and STARTTLS done when tls,
     default: when the server requires it). Features are in .features."""
-    r = await Raw.open(server.port, timeout)
+    r = await Raw.open(server.port, timeout, source)
     to = to or server.domain
     await r.open_stream(to, timeout)
     if tls is None:
@@ -1020,10 +1061,10 @@ async def raw_connect(server, to=None, tls=None, timeout=5):
 
 
 async def raw_login(server, user=None, password=None, domain=None, tls=None, mechanism=None,
-                    resource='raw', timeout=5):
+                    resource='raw', timeout=5, source=None):
     """A Raw connection authenticated (anonymous when user is None) and bound."""
     domain = domain or server.domain
-    r = await raw_connect(server, domain, tls, timeout)
+    r = await raw_connect(server, domain, tls, timeout, source)
     if user is None:
         kind, body = await r.auth('ANONYMOUS', timeout=timeout)
     else:
@@ -1053,11 +1094,13 @@ class Bystander:
     async def start(self):
         s = self.server
         pw = 'bystander-pw'
-        for u in ('watcher1', 'watcher2'):
-            rc, out, err = s.parleyctl('adduser', s.jid(u), input=pw + '\n')
-            assert rc == 0 or 'exist' in (out + err).lower(), 'adduser %s: %s %s' % (u, out, err)
-        self.a = await login(s, s.jid('watcher1'), pw, resource='w', presence=True)
-        self.b = await login(s, s.jid('watcher2'), pw, resource='w', presence=True)
+        # service accounts on XMPP_AUTH_DOMAIN (an account domain in every config)
+        jids = ['watcher1@' + s.auth_domain, 'watcher2@' + s.auth_domain]
+        for j in jids:
+            rc, out, err = s.parleyctl('adduser', j, input=pw + '\n')
+            assert rc == 0 or 'exist' in (out + err).lower(), 'adduser %s: %s %s' % (j, out, err)
+        self.a = await login(s, jids[0], pw, resource='w', presence=True)
+        self.b = await login(s, jids[1], pw, resource='w', presence=True)
         await self.check()
         return self
 

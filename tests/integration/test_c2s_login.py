@@ -3,13 +3,12 @@
 SCRAM-SHA-1, PLAIN, ANONYMOUS), resource binding, the legacy session IQ, and the
 stream / SASL errors of a failed negotiation."""
 
-import asyncio
 import os
 import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (AuthFailed, Raw, assert_error, clients, is_message, login, main,  # noqa: E402
+from harness import (AuthFailed, Raw, clients, is_message, login, main,  # noqa: E402
                      mechanisms, raw_connect, raw_login, server, uid)
 
 PW = 's3cret-Pw'

@@ -5,7 +5,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (clients, is_iq, is_message, is_presence, is_roster_push, login, main,  # noqa: E402
+from harness import (clients, is_message, is_presence, is_roster_push, login, main,  # noqa: E402
                      roster_items, server, uid)
 
 PW = 'pw-roster'
@@ -202,6 +202,8 @@ async def test_initial_presence_probe_and_unavailable():
             await a.expect(is_presence(None, frm=b2.jid, status='second'), 5, 'presence of b2')
             # b2 also learns alice is online (probe on initial presence)
             await b2.expect(is_presence(None, frm=a.jid, status='back'), 5, "alice's presence at b2")
+            # and bob's other resource sees b2 arrive (RFC 6121 4.2.2: broadcast to own resources)
+            await b.expect(is_presence(None, frm=b2.jid, status='second'), 5, 'b2 presence at b')
 
             # carol is not subscribed: she sees nothing
             c = await login(s, s.jid('carol'), PW, roster=True, resource='c', presence='carol')
@@ -216,6 +218,7 @@ async def test_initial_presence_probe_and_unavailable():
             # graceful close: unavailable
             await b2.close()
             await a.expect(is_presence('unavailable', frm=b2.jid), 5, 'unavailable of b2 (stream close)')
+            await b.expect(is_presence('unavailable', frm=b2.jid), 5, 'unavailable of b2 at b (own resource)')
             # abrupt TCP close: unavailable too
             b.abort()
             await a.expect(is_presence('unavailable', frm=b.jid), 10, 'unavailable of b (connection lost)')

@@ -469,6 +469,9 @@ static void test_derive(void)
     CHECK_INT(scram_derive(SCRAM_SHA1, "\xFF", salt, 4, 1, st, sv), -1);
     CHECK_INT(scram_derive(SCRAM_SHA1, "pw", salt, 4, 0, st, sv), -1); /* no iterations */
     CHECK_INT(scram_derive(SCRAM_SHA1, NULL, salt, 4, 1, st, sv), -1);
+    CHECK_INT(scram_derive((scram_hash)7, "pw", salt, 4, 1, st, sv), -1);
+    CHECK_INT(scram_derive(SCRAM_SHA1, "pw", NULL, 4, 1, st, sv), -1);
+    CHECK_INT(scram_derive(SCRAM_SHA1, "pw", NULL, 0, 1, st, sv), 0); /* empty salt */
     CHECK_INT(scram_derive(SCRAM_SHA256, "pw", salt, 4, 1, st, sv), 0);
     /* SASLprep applied: "I<soft hyphen>X" and "IX" derive the same keys */
     uint8_t st2[SCRAM_MAX_HASH], sv2[SCRAM_MAX_HASH];
