@@ -46,6 +46,7 @@ import time
 
 SERVER_CPU = 1
 CLIENT_CPU = 0
+PIN_SERVER = True
 HOST = "127.0.0.1"
 ACCOUNT_USER = "bench"
 ACCOUNT_PASS = "benchpw"
@@ -485,7 +486,8 @@ class Server:
         self.out = open(self.out_path, "ab")
         self.out.write(f"---- start on port {self.port}\n".encode())
         self.out.flush()
-        self.proc = spawn(["taskset", "-c", str(SERVER_CPU)] + self.argv(),
+        pin = ["taskset", "-c", str(SERVER_CPU)] if PIN_SERVER else []
+        self.proc = spawn(pin + self.argv(),
                           stdout=self.out, stderr=subprocess.STDOUT)
         return self.wait_ready()
 
@@ -788,14 +790,13 @@ def report_mode(mode, results, servers, args):
 
 
 def pin_self():
-    try:
-        cpus = os.sched_getaffinity(0)
-        if len(os.sched_getaffinity(0) | {CLIENT_CPU, SERVER_CPU}) > os.cpu_count():
-            raise OSError
-        os.sched_setaffinity(0, {CLIENT_CPU})
-        return f"load generator pinned to CPU {CLIENT_CPU} (was {sorted(cpus)}), servers to CPU {SERVER_CPU}"
-    except OSError:
-        return "WARNING: could not pin to CPUs 0/1"
+    global PIN_SERVER
+    cpus = os.sched_getaffinity(0)
+    if not {CLIENT_CPU, SERVER_CPU} <= cpus or not shutil.which("taskset"):
+        PIN_SERVER = False
+        return f"WARNING: CPUs {CLIENT_CPU} and {SERVER_CPU} not both available ({sorted(cpus)}) or no taskset: NOT pinned"
+    os.sched_setaffinity(0, {CLIENT_CPU})
+    return f"load generator pinned to CPU {CLIENT_CPU}, servers to CPU {SERVER_CPU} (taskset -c {SERVER_CPU})"
 
 
 def raise_nofile(need):
@@ -868,11 +869,13 @@ def main():
     def on_term(signum, frame):
         raise KeyboardInterrupt()
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
 
     pin_note = pin_self()
     nofile = raise_nofile(args.sessions + args.warmup + 200)
     root = tempfile.mkdtemp(prefix="parley-login-bench-")
     ok = False
+    t_start = time.monotonic()
     try:
         servers = []
         if args.only in (None, "parley"):
@@ -896,6 +899,7 @@ def main():
         if args.rounds < 3:
             log(f"  WARNING: {args.rounds} round(s); the method asks for at least 3")
         ok = asyncio.run(amain(args, servers))
+        log(f"total run time {time.monotonic() - t_start:.0f} s")
         if not ok:
             log("SOME ROUNDS WERE INVALID (login failures, lost sessions or a server exit) - see above")
     except KeyboardInterrupt:

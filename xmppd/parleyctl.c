@@ -90,12 +90,13 @@ static char *ctl_read_line(const char *prompt, bool tty)
 {
     struct termios old, quiet;
     if (tty) {
-        fprintf(stderr, "%s", prompt);
-        fflush(stderr);
+        /* echo off before the prompt shows, so a fast typist is not echoed */
         tcgetattr(STDIN_FILENO, &old);
         quiet = old;
         quiet.c_lflag &= ~(tcflag_t)ECHO;
         tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+        fprintf(stderr, "%s", prompt);
+        fflush(stderr);
     }
     char *line = NULL;
     size_t cap = 0;
