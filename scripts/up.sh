@@ -50,9 +50,10 @@ fi
 
 "$root/build/xmppd/xmppd" --config "$conf" --check >/dev/null
 
+port=${XMPP_PORT:-$(grep -E '^XMPP_PORT=' "$conf" | cut -d= -f2)}
 cat <<MSG
 up: parley is starting (Ctrl-C stops it)
-  xmppd   c2s   $(grep -E '^XMPP_PORT=' "$conf" | cut -d= -f2) (STARTTLS)   domain $domain
+  xmppd   c2s   $port (STARTTLS)   domain $domain
   config        $conf
   accounts      ./parleyctl adduser alice@$domain
 MSG
