@@ -158,6 +158,7 @@ int main(int argc, char **argv)
     }
     if (srv.set.tls_cert && !(srv.tls = main_tls(&srv.set)))
         return 1;
+    random_bytes(srv.scram_secret, sizeof srv.scram_secret);
     signal(SIGPIPE, SIG_IGN);
     srv.base = event_base_new();
     if (!srv.base)

@@ -193,10 +193,20 @@ static int sasl_scram_first(conn *c, const char *msg, size_t len)
     }
     free(authzid);
     scram_hash h = c->sasl->mech == MECH_SCRAM_SHA1 ? SCRAM_SHA1 : SCRAM_SHA256;
-    if (found != 1)
+    if (found != 1) {
+        /* unknown user: answer like for a real one (salt derived from a
+         * server secret, usual iterations), fail at the proof */
         memset(&cr, 0, sizeof cr);
+        memcpy(cr.salt, c->srv->scram_secret, sizeof c->srv->scram_secret);
+        cr.salt_len = sizeof c->srv->scram_secret;
+        cr.iterations = SCRAM_DEFAULT_ITERATIONS;
+    }
     char *first = scram_server_first(c->sasl->scram, found == 1, cr.salt, cr.salt_len,
                                      cr.iterations, cr.stored_key[h], cr.server_key[h]);
+    if (!first) {
+        free(user);
+        return sasl_fail(c, "temporary-auth-failure", "SCRAM state error");
+    }
     c->sasl->user = user;
     c->sasl->first_done = true;
     sasl_send(c, "challenge", first, strlen(first));

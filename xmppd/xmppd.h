@@ -15,6 +15,7 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct conn conn;
 
@@ -37,6 +38,7 @@ typedef struct xmppd {
     hmap login_buckets; /* IP -> ratelimit bucket (ratelimit.c) */
     struct event *sig_int, *sig_term, *housekeeping;
     xmppd_stats stats;
+    uint8_t scram_secret[16]; /* keys the fake SCRAM salt of unknown users */
     bool stopping;
 } xmppd;
 
