@@ -46,7 +46,7 @@ static void c2s_send_features(conn *c)
     xml_free(f);
 }
 
-void c2s_stream_open(conn *c, const xml_node *header)
+static void c2s_stream_open(conn *c, const xml_node *header)
 {
     if (c->closing)
         return;
@@ -138,7 +138,7 @@ static void c2s_authed_stanza(conn *c, xml_node *st)
     conn_close(c, "not-authorized", "bind a resource first");
 }
 
-void c2s_stanza(conn *c, xml_node *st)
+static void c2s_stanza(conn *c, xml_node *st)
 {
     if (c->state == CONN_BOUND) {
         if (str_eq(st->ns, XMLNS_CLIENT) && stanza_is_stanza(st)) {
@@ -176,7 +176,7 @@ void c2s_stanza(conn *c, xml_node *st)
     conn_close(c, "not-authorized", "authenticate first");
 }
 
-void c2s_session_end(conn *c)
+static void c2s_session_end(conn *c)
 {
     if (!c->full)
         return;
@@ -184,7 +184,7 @@ void c2s_session_end(conn *c)
     router_unbind(c);
 }
 
-void c2s_conn_free(conn *c)
+static void c2s_conn_free(conn *c)
 {
     sasl_free(c);
     free(c->user);
@@ -195,3 +195,12 @@ void c2s_conn_free(conn *c)
         free(c->directed[i]);
     free(c->directed);
 }
+
+const conn_ops c2s_ops = {
+    .stream_ns = XMLNS_CLIENT,
+    .rate_limited = true,
+    .stream_open = c2s_stream_open,
+    .stanza = c2s_stanza,
+    .session_end = c2s_session_end,
+    .free = c2s_conn_free,
+};

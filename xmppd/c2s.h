@@ -7,11 +7,7 @@
 
 #include "conn.h"
 
-void c2s_stream_open(conn *c, const xml_node *header);
-void c2s_stanza(conn *c, xml_node *stanza);
-/* Ends the session if bound (presence unavailable, unbind). Idempotent. */
-void c2s_session_end(conn *c);
-/* Frees the session fields of c (called from conn_free). */
-void c2s_conn_free(conn *c);
+/* The client stream kind, for conn_accept. */
+extern const conn_ops c2s_ops;
 
 #endif

@@ -1,5 +1,4 @@
 #include "conn.h"
-#include "c2s.h"
 #include "log.h"
 #include "util.h"
 
@@ -23,7 +22,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *ud);
 static void conn_xs_open(void *ud, const xml_node *header)
 {
     conn *c = ud;
-    c2s_stream_open(c, header);
+    c->ops->stream_open(c, header);
     if (c->closing)
         xml_stream_halt(c->xs);
 }
@@ -42,7 +41,7 @@ static void conn_xs_stanza(void *ud, xml_node *stanza)
     if (c->tokens > s->stanza_burst)
         c->tokens = s->stanza_burst;
     c->tokens_at_ms = now;
-    if (c->tokens < 1.0) {
+    if (c->tokens < 1.0 && c->ops->rate_limited) {
         xml_free(stanza);
         log_warn(c->ctx, "stanza flood: more than %d stanzas/s", s->stanza_rate);
         conn_close(c, "policy-violation", "stanza rate limit exceeded");
@@ -51,7 +50,7 @@ static void conn_xs_stanza(void *ud, xml_node *stanza)
     }
     c->tokens -= 1.0;
     c->srv->stats.stanzas_in++;
-    c2s_stanza(c, stanza);
+    c->ops->stanza(c, stanza);
     if (c->closing)
         xml_stream_halt(c->xs);
 }
@@ -90,7 +89,7 @@ static void conn_free(conn *c)
     if (c->next)
         c->next->prev = c->prev;
     srv->nconns--;
-    c2s_conn_free(c);
+    c->ops->free(c);
     if (c->drain)
         event_free(c->drain);
     if (c->timer)
@@ -177,10 +176,12 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *ud)
     evtimer_add(c->timer, &tv);
 }
 
-void conn_accept(xmppd *srv, evutil_socket_t fd, const struct sockaddr *addr, int socklen)
+void conn_accept(xmppd *srv, const conn_ops *ops, evutil_socket_t fd, const struct sockaddr *addr,
+                 int socklen)
 {
     conn *c = xcalloc(1, sizeof *c);
     c->srv = srv;
+    c->ops = ops;
     if (addr->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, c->ip, sizeof c->ip);
     else if (addr->sa_family == AF_INET6)
@@ -248,11 +249,13 @@ void conn_send_header(conn *c)
     c->header_sent = true;
     sbuf b;
     sbuf_init(&b);
-    sbuf_adds(&b, "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-                  "xmlns:stream='http://etherx.jabber.org/streams' id='");
-    sbuf_adds(&b, c->stream_id);
-    sbuf_adds(&b, "' from='");
-    const char *from = c->vh ? c->vh->domain : c->srv->set.vhosts[0].domain;
+    sbuf_printf(&b,
+                "<?xml version='1.0'?><stream:stream xmlns='%s' "
+                "xmlns:stream='http://etherx.jabber.org/streams' id='%s' from='",
+                c->ops->stream_ns, c->stream_id);
+    const char *from = c->component ? c->component
+                       : c->vh      ? c->vh->domain
+                                    : c->srv->set.vhosts[0].domain;
     sbuf_add_xml_escaped(&b, from, strlen(from));
     sbuf_adds(&b, "' version='1.0' xml:lang='en'>");
     conn_send_raw(c, b.data, b.len);
@@ -367,7 +370,7 @@ void conn_close(conn *c, const char *cond, const char *text)
         conn_send_raw(c, "</stream:stream>", 16);
     c->closing = true;
     bufferevent_disable(c->bev, EV_READ);
-    c2s_session_end(c);
+    c->ops->session_end(c);
     c->close_deadline_ms = now_ms() + (c->dead ? 0 : CONN_LINGER_MS);
     /* free from the timer: never inside our own callback */
     evtimer_del(c->timer);

@@ -27,8 +27,20 @@ typedef enum conn_state {
 
 typedef struct sasl_exchange sasl_exchange;
 
+/* What a kind of stream (client, component) does with its connection:
+ * a small table of functions conn.c calls. */
+typedef struct conn_ops {
+    const char *stream_ns; /* default namespace of our stream header */
+    bool rate_limited;     /* stanza rate limit applies */
+    void (*stream_open)(conn *c, const xml_node *header);
+    void (*stanza)(conn *c, xml_node *stanza); /* takes ownership */
+    void (*session_end)(conn *c);              /* idempotent */
+    void (*free)(conn *c);                     /* frees the kind's fields */
+} conn_ops;
+
 struct conn {
     xmppd *srv;
+    const conn_ops *ops;
     conn *next, *prev; /* srv->conns */
     struct bufferevent *bev;
     xml_stream *xs;
@@ -52,6 +64,9 @@ struct conn {
     sasl_exchange *sasl;
     int sasl_failures;
 
+    /* a component's domain (component.c), set once its handshake passed */
+    char *component;
+
     /* the session (c2s.c, router.c, presence.c); set once bound */
     char *user; /* node */
     bool anonymous;
@@ -69,8 +84,10 @@ struct conn {
     long long tokens_at_ms;
 };
 
-/* Accepts fd from the listener. Takes ownership of fd. */
-void conn_accept(xmppd *srv, evutil_socket_t fd, const struct sockaddr *addr, int socklen);
+/* Accepts fd from a listener for a stream of the given kind. Takes
+ * ownership of fd. */
+void conn_accept(xmppd *srv, const conn_ops *ops, evutil_socket_t fd, const struct sockaddr *addr,
+                 int socklen);
 /* Queues bytes / a serialized element (written with parent ns jabber:client).
  * A reader that lets more than max_send_buffer pile up is dropped. */
 void conn_send_raw(conn *c, const char *data, size_t len);

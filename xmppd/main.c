@@ -1,6 +1,7 @@
 /* xmppd: the XMPP server's entry point. Same steps as every parley daemon:
  * parse arguments, load and check the configuration (every problem in one
  * go), open storage, create the one event loop, listen, run, clean up. */
+#include "c2s.h"
 #include "conn.h"
 #include "log.h"
 #include "parley_version.h"
@@ -32,7 +33,7 @@ static void usage(FILE *f)
 static void main_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
                            int socklen, void *ud)
 {
-    conn_accept(ud, fd, addr, socklen);
+    conn_accept(ud, &c2s_ops, fd, addr, socklen);
 }
 
 static void main_accept_error_cb(struct evconnlistener *l, void *ud)
