@@ -2,6 +2,7 @@
  * parse arguments, load and check the configuration (every problem in one
  * go), open storage, create the one event loop, listen, run, clean up. */
 #include "c2s.h"
+#include "component.h"
 #include "conn.h"
 #include "log.h"
 #include "parley_version.h"
@@ -30,10 +31,16 @@ static void usage(FILE *f)
                "  --check        validate the configuration and exit\n");
 }
 
-static void main_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
-                           int socklen, void *ud)
+static void main_accept_c2s_cb(struct evconnlistener *l, evutil_socket_t fd,
+                               struct sockaddr *addr, int socklen, void *ud)
 {
     conn_accept(ud, &c2s_ops, fd, addr, socklen);
+}
+
+static void main_accept_comp_cb(struct evconnlistener *l, evutil_socket_t fd,
+                                struct sockaddr *addr, int socklen, void *ud)
+{
+    conn_accept(ud, &component_ops, fd, addr, socklen);
 }
 
 static void main_accept_error_cb(struct evconnlistener *l, void *ud)
@@ -49,6 +56,8 @@ static void main_stop_cb(evutil_socket_t sig, short what, void *ud)
     srv->stopping = true;
     log_info(NULL, "signal %d: shutting down", (int)sig);
     evconnlistener_disable(srv->c2s_listener);
+    if (srv->comp_listener)
+        evconnlistener_disable(srv->comp_listener);
     for (conn *c = srv->conns; c; c = c->next)
         conn_close(c, "system-shutdown", NULL);
     struct timeval tv = {0, 300000}; /* let the stream errors flush */
@@ -79,27 +88,27 @@ static SSL_CTX *main_tls(const settings *s)
     return ctx;
 }
 
-static int main_listen(xmppd *srv)
+static struct evconnlistener *main_listen(xmppd *srv, const char *a, int port,
+                                          evconnlistener_cb cb)
 {
     struct sockaddr_storage ss;
     int sslen = sizeof ss;
     char spec[300];
-    const char *a = srv->set.bind_address;
-    snprintf(spec, sizeof spec, strchr(a, ':') ? "[%s]:%d" : "%s:%d", a, srv->set.port);
+    snprintf(spec, sizeof spec, strchr(a, ':') ? "[%s]:%d" : "%s:%d", a, port);
     if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen) != 0) {
-        log_error(NULL, "XMPP_BIND_ADDRESS: cannot parse %s", spec);
-        return -1;
+        log_error(NULL, "cannot parse listen address %s", spec);
+        return NULL;
     }
-    srv->c2s_listener =
-        evconnlistener_new_bind(srv->base, main_accept_cb, srv,
+    struct evconnlistener *l =
+        evconnlistener_new_bind(srv->base, cb, srv,
                                 LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
                                 1024, (struct sockaddr *)&ss, sslen);
-    if (!srv->c2s_listener) {
+    if (!l) {
         log_error(NULL, "cannot listen on %s: %s", spec, strerror(errno));
-        return -1;
+        return NULL;
     }
-    evconnlistener_set_error_cb(srv->c2s_listener, main_accept_error_cb);
-    return 0;
+    evconnlistener_set_error_cb(l, main_accept_error_cb);
+    return l;
 }
 
 int main(int argc, char **argv)
@@ -166,8 +175,17 @@ int main(int argc, char **argv)
         fatal("event_base_new failed");
     hmap_init(&srv.sessions);
     hmap_init(&srv.login_buckets);
-    if (main_listen(&srv) != 0)
+    hmap_init(&srv.components);
+    srv.c2s_listener =
+        main_listen(&srv, srv.set.bind_address, srv.set.port, main_accept_c2s_cb);
+    if (!srv.c2s_listener)
         return 1;
+    if (srv.set.component_port) {
+        srv.comp_listener = main_listen(&srv, srv.set.component_bind_address,
+                                        srv.set.component_port, main_accept_comp_cb);
+        if (!srv.comp_listener)
+            return 1;
+    }
     srv.sig_int = evsignal_new(srv.base, SIGINT, main_stop_cb, &srv);
     srv.sig_term = evsignal_new(srv.base, SIGTERM, main_stop_cb, &srv);
     evsignal_add(srv.sig_int, NULL);
@@ -185,15 +203,21 @@ int main(int argc, char **argv)
                  v->auth == (VHOST_AUTH_ACCOUNTS | VHOST_AUTH_ANONYMOUS) ? "+" : "",
                  (v->auth & VHOST_AUTH_ANONYMOUS) ? "anonymous" : "");
     }
-    log_info(NULL, "xmppd ready: c2s on %s:%d (STARTTLS %s), database %s, domains %s",
+    log_info(NULL,
+             "xmppd ready: c2s on %s:%d (STARTTLS %s), components on %s:%d (%zu configured), "
+             "database %s, domains %s",
              srv.set.bind_address, srv.set.port,
              srv.tls ? (srv.set.require_encryption ? "required" : "offered") : "off",
+             srv.set.component_bind_address, srv.set.component_port, srv.set.ncomponents,
              srv.set.db_path, domains);
 
     event_base_dispatch(srv.base);
 
     conn_free_all(&srv);
     evconnlistener_free(srv.c2s_listener);
+    if (srv.comp_listener)
+        evconnlistener_free(srv.comp_listener);
+    hmap_free(&srv.components);
     event_free(srv.sig_int);
     event_free(srv.sig_term);
     event_free(srv.housekeeping);

@@ -1,4 +1,5 @@
 #include "router.h"
+#include "component.h"
 #include "iq.h"
 #include "log.h"
 #include "presence.h"
@@ -186,6 +187,16 @@ static void router_iq(xmppd *srv, xml_node *st, const jid *to)
 
 void router_route(xmppd *srv, xml_node *st, const jid *to)
 {
+    conn *comp = component_find(srv, to->domain);
+    if (comp && !comp->closing) {
+        conn_send_node(comp, st);
+        xml_free(st);
+        return;
+    }
+    if (settings_component(&srv->set, to->domain)) {
+        router_send_error(srv, st, NULL, "service-unavailable", "component not connected", NULL);
+        return;
+    }
     if (!router_is_local(srv, to->domain)) {
         /* no server-to-server yet: every remote domain is unreachable */
         router_send_error(srv, st, NULL, "remote-server-not-found", NULL, NULL);

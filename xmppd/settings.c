@@ -34,6 +34,10 @@ const config_key xmppd_config_keys[] = {
     {"XMPP_STANZA_RATE", "200", "stanzas per second per connection (sustained)"},
     {"XMPP_STANZA_BURST", "1000", "stanzas per connection in a burst"},
     {"XMPP_MAX_SEND_BUFFER", "16777216", "bytes queued to a slow reader before it is dropped"},
+    {"XMPP_COMPONENT_BIND_ADDRESS", "127.0.0.1", "address the component listener binds"},
+    {"XMPP_COMPONENT_PORT", "5347", "component (XEP-0114) port; 0 turns it off"},
+    {"XMPP_COMPONENT_SECRETS", NULL, "DOMAIN=SECRET[,DOMAIN=SECRET...] for components"},
+    {"JICOFO_COMPONENT_SECRET", NULL, "secret of the focus component focus.XMPP_DOMAIN"},
     {"LOG_LEVEL", "info", "debug, info, warn or error"},
 };
 const size_t xmppd_config_nkeys = sizeof xmppd_config_keys / sizeof xmppd_config_keys[0];
@@ -63,6 +67,55 @@ static void settings_file(config *c, const char *key, const char *path)
 {
     if (path && access(path, R_OK) != 0)
         config_error(c, "%s: cannot read %s", key, path);
+}
+
+static void settings_add_component(settings *s, config *c, const char *key, const char *domain,
+                                   const char *secret)
+{
+    char *d = jid_prep_domain(domain);
+    if (!d || !*secret) {
+        config_error(c, "%s: '%s' needs a valid domain and a non-empty secret", key, domain);
+        free(d);
+        return;
+    }
+    if (settings_component(s, d) || settings_vhost(s, d)) {
+        config_error(c, "%s: domain %s is configured twice", key, d);
+        free(d);
+        return;
+    }
+    if (s->ncomponents == SETTINGS_MAX_COMPONENTS) {
+        config_error(c, "%s: more than %d components", key, SETTINGS_MAX_COMPONENTS);
+        free(d);
+        return;
+    }
+    s->components[s->ncomponents++] = (component_cfg){d, xstrdup(secret)};
+}
+
+/* XMPP_COMPONENT_SECRETS=dom=secret,... and JICOFO_COMPONENT_SECRET. */
+static void settings_components(settings *s, config *c, const char *domain)
+{
+    const char *focus_secret = config_get(c, "JICOFO_COMPONENT_SECRET");
+    if (focus_secret && *focus_secret) {
+        char *focus = settings_derived("focus", domain);
+        settings_add_component(s, c, "JICOFO_COMPONENT_SECRET", focus, focus_secret);
+        free(focus);
+    }
+    const char *list = config_get(c, "XMPP_COMPONENT_SECRETS");
+    char *copy = xstrdup(list ? list : ""), *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        while (*item == ' ')
+            item++;
+        char *eq = strchr(item, '=');
+        if (!eq) {
+            config_error(c, "XMPP_COMPONENT_SECRETS: '%s' is not DOMAIN=SECRET", item);
+            continue;
+        }
+        *eq = '\0';
+        settings_add_component(s, c, "XMPP_COMPONENT_SECRETS", item, eq + 1);
+    }
+    free(copy);
+    s->component_bind_address = xstrdup(config_get(c, "XMPP_COMPONENT_BIND_ADDRESS"));
+    s->component_port = (int)config_get_int(c, "XMPP_COMPONENT_PORT", 0, 65535, 5347);
 }
 
 int settings_load(settings *s, config *c)
@@ -100,6 +153,7 @@ int settings_load(settings *s, config *c)
             if (strcmp(s->vhosts[i].domain, s->vhosts[j].domain) == 0)
                 config_error(c, "domain %s is configured twice", s->vhosts[i].domain);
 
+    settings_components(s, c, domain);
     s->bind_address = xstrdup(config_get(c, "XMPP_BIND_ADDRESS"));
     s->port = (int)config_get_int(c, "XMPP_PORT", 0, 65535, 5222);
     const char *dd = config_get(c, "XMPP_DATA_DIR");
@@ -146,12 +200,25 @@ void settings_clear(settings *s)
         free(s->vhosts[i].domain);
     free(s->muc_domain);
     free(s->internal_muc_domain);
+    for (size_t i = 0; i < s->ncomponents; i++) {
+        free(s->components[i].domain);
+        free(s->components[i].secret);
+    }
+    free(s->component_bind_address);
     free(s->bind_address);
     free(s->data_dir);
     free(s->db_path);
     free(s->tls_cert);
     free(s->tls_key);
     memset(s, 0, sizeof *s);
+}
+
+const component_cfg *settings_component(const settings *s, const char *domain)
+{
+    for (size_t i = 0; i < s->ncomponents; i++)
+        if (domain && strcmp(s->components[i].domain, domain) == 0)
+            return &s->components[i];
+    return NULL;
 }
 
 const vhost *settings_vhost(const settings *s, const char *domain)

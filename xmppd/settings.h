@@ -22,7 +22,18 @@ typedef struct vhost {
     unsigned auth; /* VHOST_AUTH_* bits */
 } vhost;
 
+typedef struct component_cfg {
+    char *domain;
+    char *secret;
+} component_cfg;
+
+#define SETTINGS_MAX_COMPONENTS 32
+
 typedef struct settings {
+    component_cfg components[SETTINGS_MAX_COMPONENTS];
+    size_t ncomponents;
+    char *component_bind_address;
+    int component_port;
     vhost vhosts[4];
     size_t nvhosts;
     char *muc_domain, *internal_muc_domain; /* served from the MUC issue on */
@@ -46,6 +57,8 @@ typedef struct settings {
  * on c (config_errors); returns the number of problems. */
 int settings_load(settings *s, config *c);
 void settings_clear(settings *s);
+/* The configured component for domain, or NULL. */
+const component_cfg *settings_component(const settings *s, const char *domain);
 /* The vhost serving domain, or NULL. */
 const vhost *settings_vhost(const settings *s, const char *domain);
 /* Default config path: $PARLEY_CONFIG, else $PARLEY_STATE_DIR/xmppd.conf, else

@@ -337,7 +337,10 @@ static void xml_declare_attr_prefix(const xml_node *node, size_t i, sbuf *out)
 }
 
 /* Attributes named xmlns or xmlns:* are not written: namespace
- * declarations are derived from the ns and attr_ns fields. */
+ * declarations are derived from the ns and attr_ns fields. parent_ns is the
+ * default namespace in scope. The XML namespace cannot be declared as a
+ * default namespace, so elements in it are written with the predeclared
+ * prefix, as xml:NAME, and leave the default namespace alone. */
 void xml_serialize(const xml_node *node, const char *parent_ns, sbuf *out)
 {
     if (!node->name) {
@@ -345,10 +348,16 @@ void xml_serialize(const xml_node *node, const char *parent_ns, sbuf *out)
         return;
     }
     const char *ns = node->ns ? node->ns : "";
+    const char *scope = parent_ns ? parent_ns : "";
+    bool xml_ns = strcmp(ns, XMLNS_XML) == 0;
+    const char *prefix = xml_ns ? "xml:" : "";
     sbuf_addc(out, '<');
+    sbuf_adds(out, prefix);
     sbuf_adds(out, node->name);
-    if (strcmp(ns, parent_ns ? parent_ns : "") != 0)
+    if (!xml_ns && strcmp(ns, scope) != 0) {
         xml_add_quoted(out, "xmlns", ns);
+        scope = ns;
+    }
     for (size_t i = 0; i < node->nattrs; i++) {
         if (xml_is_nsdecl(node->attrs[i].name))
             continue;
@@ -361,8 +370,9 @@ void xml_serialize(const xml_node *node, const char *parent_ns, sbuf *out)
     }
     sbuf_addc(out, '>');
     for (size_t i = 0; i < node->nchildren; i++)
-        xml_serialize(node->children[i], ns, out);
+        xml_serialize(node->children[i], scope, out);
     sbuf_adds(out, "</");
+    sbuf_adds(out, prefix);
     sbuf_adds(out, node->name);
     sbuf_addc(out, '>');
 }

@@ -32,10 +32,12 @@ typedef struct xmppd {
     store *store;
     SSL_CTX *tls;
     struct evconnlistener *c2s_listener;
+    struct evconnlistener *comp_listener; /* NULL when XMPP_COMPONENT_PORT=0 */
     conn *conns; /* every live connection, doubly linked through conn->next/prev */
     int nconns;
     hmap sessions;      /* bare JID -> user_sessions (router.c) */
     hmap login_buckets; /* IP -> ratelimit bucket (ratelimit.c) */
+    hmap components;    /* domain -> connected component conn (component.c) */
     struct event *sig_int, *sig_term, *housekeeping;
     xmppd_stats stats;
     uint8_t scram_secret[16]; /* keys the fake SCRAM salt of unknown users */

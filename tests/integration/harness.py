@@ -142,9 +142,11 @@ class Server:
         os.makedirs(self.data_dir, exist_ok=True)
         self.cert, self.key = make_cert(tmpdir)
         self.port = free_port()
+        self.component_port = free_port()
         self.config = dict(DEFAULTS)
         self.config.update({
             'XMPP_PORT': str(self.port),
+            'XMPP_COMPONENT_PORT': str(self.component_port),
             'XMPP_DATA_DIR': self.data_dir,
             'XMPP_TLS_CERT': self.cert,
             'XMPP_TLS_KEY': self.key,
