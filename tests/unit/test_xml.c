@@ -108,6 +108,15 @@ static xml_node *build_nsdecl_attrs(void)
     return m;
 }
 
+static xml_node *build_xml_ns(void)
+{
+    xml_node *m = xml_new("message", XMLNS_CLIENT);
+    xml_node *x = xml_add_child(m, "x", XMLNS_XML);
+    xml_add_child(x, "y", XMLNS_XML);
+    xml_add_child(x, "body", XMLNS_CLIENT);
+    return m;
+}
+
 static xml_node *build_mixed(void)
 {
     xml_node *b = xml_new("body", XMLNS_CLIENT);
@@ -154,6 +163,8 @@ static void test_serialize(void)
          "bar:c='3'/>"},
         {"xmlns attributes are not written", build_nsdecl_attrs, "",
          "<stream xmlns='http://etherx.jabber.org/streams' to='example.com'/>"},
+        {"element in the xml namespace", build_xml_ns, XMLNS_CLIENT,
+         "<message><xml:x><xml:y/><body/></xml:x></message>"},
         {"mixed content", build_mixed, XMLNS_CLIENT, "<body>a<br/>bc</body>"},
         {"text node", build_text_node, XMLNS_CLIENT, "x&lt;y"},
     };
