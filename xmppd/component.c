@@ -1,6 +1,7 @@
 #include "component.h"
 #include "jid.h"
 #include "log.h"
+#include "muc.h"
 #include "router.h"
 #include "stanza.h"
 #include "util.h"
@@ -153,6 +154,7 @@ static void component_session_end(conn *c)
     if (c->component && component_find(c->srv, c->component) == c) {
         hmap_del(&c->srv->components, c->component);
         log_info(c->ctx, "component disconnected");
+        muc_domain_gone(c->srv, c->component);
     }
 }
 

@@ -5,6 +5,7 @@
 #include "component.h"
 #include "conn.h"
 #include "log.h"
+#include "muc.h"
 #include "parley_version.h"
 #include "ratelimit.h"
 #include "settings.h"
@@ -176,6 +177,8 @@ int main(int argc, char **argv)
     hmap_init(&srv.sessions);
     hmap_init(&srv.login_buckets);
     hmap_init(&srv.components);
+    if (muc_init(&srv) != 0)
+        return 1;
     srv.c2s_listener =
         main_listen(&srv, srv.set.bind_address, srv.set.port, main_accept_c2s_cb);
     if (!srv.c2s_listener)
@@ -218,6 +221,7 @@ int main(int argc, char **argv)
     if (srv.comp_listener)
         evconnlistener_free(srv.comp_listener);
     hmap_free(&srv.components);
+    muc_free(&srv);
     event_free(srv.sig_int);
     event_free(srv.sig_term);
     event_free(srv.housekeeping);

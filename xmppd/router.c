@@ -2,6 +2,7 @@
 #include "component.h"
 #include "iq.h"
 #include "log.h"
+#include "muc.h"
 #include "presence.h"
 #include "stanza.h"
 #include "util.h"
@@ -197,6 +198,10 @@ void router_route(xmppd *srv, xml_node *st, const jid *to)
         router_send_error(srv, st, NULL, "service-unavailable", "component not connected", NULL);
         return;
     }
+    if (muc_is_service(srv, to->domain)) {
+        muc_route(srv, st, to);
+        return;
+    }
     if (!router_is_local(srv, to->domain)) {
         /* no server-to-server yet: every remote domain is unreachable */
         router_send_error(srv, st, NULL, "remote-server-not-found", NULL, NULL);
@@ -258,6 +263,8 @@ void router_from_client(conn *c, xml_node *st)
     jid to = {0};
     if (to_s) {
         if (jid_parse(to_s, &to) != 0) {
+            /* the error comes from our domain: the bad address cannot be a 'from' */
+            xml_set_attr(st, "to", c->vh->domain);
             router_send_error(srv, st, "modify", "jid-malformed", NULL, c);
             return;
         }

@@ -38,6 +38,10 @@ const config_key xmppd_config_keys[] = {
     {"XMPP_COMPONENT_PORT", "5347", "component (XEP-0114) port; 0 turns it off"},
     {"XMPP_COMPONENT_SECRETS", NULL, "DOMAIN=SECRET[,DOMAIN=SECRET...] for components"},
     {"JICOFO_COMPONENT_SECRET", NULL, "secret of the focus component focus.XMPP_DOMAIN"},
+    {"MUC_RESTRICT_ROOM_CREATION", "true", "only the focus and AUTH accounts create rooms"},
+    {"MUC_HISTORY_LENGTH", "20", "groupchat messages kept per room"},
+    {"MUC_MAX_OCCUPANTS", "1000", "occupants per room unless the room sets maxusers"},
+    {"MUC_MAX_ROOMS", "10000", "rooms per MUC service"},
     {"LOG_LEVEL", "info", "debug, info, warn or error"},
 };
 const size_t xmppd_config_nkeys = sizeof xmppd_config_keys / sizeof xmppd_config_keys[0];
@@ -183,6 +187,10 @@ int settings_load(settings *s, config *c)
     s->stanza_burst = (int)config_get_int(c, "XMPP_STANZA_BURST", 1, 100000000, 1000);
     s->max_send_buffer =
         (size_t)config_get_int(c, "XMPP_MAX_SEND_BUFFER", 65536, 1L << 30, 16777216);
+    s->muc_restrict_creation = config_get_bool(c, "MUC_RESTRICT_ROOM_CREATION", true);
+    s->muc_history_length = (int)config_get_int(c, "MUC_HISTORY_LENGTH", 0, 1000, 20);
+    s->muc_max_occupants = (int)config_get_int(c, "MUC_MAX_OCCUPANTS", 1, 100000, 1000);
+    s->muc_max_rooms = (int)config_get_int(c, "MUC_MAX_ROOMS", 1, 10000000, 10000);
     s->log_level = log_level_parse(config_get(c, "LOG_LEVEL"));
     if (s->log_level < 0) {
         config_error(c, "LOG_LEVEL: '%s' is not one of debug, info, warn, error",

@@ -50,6 +50,8 @@ typedef struct settings {
     int stanza_rate, stanza_burst;
     size_t max_send_buffer;
     int log_level;
+    bool muc_restrict_creation;
+    int muc_history_length, muc_max_occupants, muc_max_rooms;
 } settings;
 
 /* Fills s from c and validates it (ports, files exist and are readable,

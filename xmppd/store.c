@@ -23,6 +23,12 @@ enum {
     Q_PEND_HAS,
     Q_PEND_LIST,
     Q_PEND_CLEAR,
+    Q_MUC_PUT,
+    Q_MUC_DELETE,
+    Q_MUC_LOAD,
+    Q_MUC_AFF_PUT,
+    Q_MUC_AFF_CLEAR,
+    Q_MUC_AFF_LOAD,
     Q_COUNT
 };
 
@@ -45,6 +51,12 @@ static const char *const store_sql[Q_COUNT] = {
     [Q_PEND_HAS] = "SELECT 1 FROM pending_in WHERE host=? AND user=? AND contact=?",
     [Q_PEND_LIST] = "SELECT contact FROM pending_in WHERE host=? AND user=? ORDER BY contact",
     [Q_PEND_CLEAR] = "DELETE FROM pending_in WHERE host=? AND user=?",
+    [Q_MUC_PUT] = "INSERT OR REPLACE INTO muc_rooms VALUES (?,?,?)",
+    [Q_MUC_DELETE] = "DELETE FROM muc_rooms WHERE service=? AND room=?",
+    [Q_MUC_LOAD] = "SELECT room, config FROM muc_rooms WHERE service=? ORDER BY room",
+    [Q_MUC_AFF_PUT] = "INSERT OR REPLACE INTO muc_affiliations VALUES (?,?,?,?)",
+    [Q_MUC_AFF_CLEAR] = "DELETE FROM muc_affiliations WHERE service=? AND room=?",
+    [Q_MUC_AFF_LOAD] = "SELECT jid, affiliation FROM muc_affiliations WHERE service=? AND room=?",
 };
 
 static const char store_schema[] =
@@ -62,6 +74,12 @@ static const char store_schema[] =
     "CREATE TABLE IF NOT EXISTS pending_in ("
     " host TEXT NOT NULL, user TEXT NOT NULL, contact TEXT NOT NULL,"
     " PRIMARY KEY (host, user, contact));"
+    "CREATE TABLE IF NOT EXISTS muc_rooms ("
+    " service TEXT NOT NULL, room TEXT NOT NULL, config TEXT NOT NULL,"
+    " PRIMARY KEY (service, room));"
+    "CREATE TABLE IF NOT EXISTS muc_affiliations ("
+    " service TEXT NOT NULL, room TEXT NOT NULL, jid TEXT NOT NULL, affiliation INTEGER NOT NULL,"
+    " PRIMARY KEY (service, room, jid));"
     "PRAGMA user_version=1;";
 
 struct store {
@@ -367,4 +385,70 @@ const char *roster_sub_name(roster_sub s)
 {
     static const char *names[] = {"none", "to", "from", "both"};
     return names[s];
+}
+
+int store_muc_put(store *st, const char *service, const char *room, const char *config)
+{
+    return store_exec(st, store_bind(st, Q_MUC_PUT, 3, service, room, config), "muc put") < 0
+               ? -1
+               : 0;
+}
+
+int store_muc_delete(store *st, const char *service, const char *room)
+{
+    if (store_exec(st, store_bind(st, Q_MUC_DELETE, 2, service, room, NULL), "muc delete") < 0)
+        return -1;
+    return store_muc_affs_clear(st, service, room);
+}
+
+int store_muc_affs_clear(store *st, const char *service, const char *room)
+{
+    return store_exec(st, store_bind(st, Q_MUC_AFF_CLEAR, 2, service, room, NULL),
+                      "muc affiliations clear") < 0
+               ? -1
+               : 0;
+}
+
+int store_muc_aff_put(store *st, const char *service, const char *room, const char *jid,
+                      int aff)
+{
+    sqlite3_stmt *s = store_bind(st, Q_MUC_AFF_PUT, 3, service, room, jid);
+    sqlite3_bind_int(s, 4, aff);
+    return store_exec(st, s, "muc affiliation put") < 0 ? -1 : 0;
+}
+
+/* Runs a two-column query and collects its rows before calling back. */
+static int store_rows2(store *st, sqlite3_stmt *s, const char *what,
+                       void (*fn)(void *ud, const char *a, const char *b), void *ud)
+{
+    char **rows = NULL;
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        rows = xrealloc(rows, (n + 2) * sizeof *rows);
+        rows[n++] = xstrdup((const char *)sqlite3_column_text(s, 0));
+        rows[n++] = xstrdup((const char *)sqlite3_column_text(s, 1));
+    }
+    sqlite3_reset(s);
+    for (size_t i = 0; i < n; i += 2) {
+        fn(ud, rows[i], rows[i + 1]);
+        free(rows[i]);
+        free(rows[i + 1]);
+    }
+    free(rows);
+    return rc == SQLITE_DONE ? 0 : store_fail(st, what);
+}
+
+int store_muc_load(store *st, const char *service,
+                   void (*fn)(void *ud, const char *room, const char *config), void *ud)
+{
+    return store_rows2(st, store_bind(st, Q_MUC_LOAD, 1, service, NULL, NULL), "muc load", fn,
+                       ud);
+}
+
+int store_muc_affs_load(store *st, const char *service, const char *room,
+                        void (*fn)(void *ud, const char *jid, const char *aff), void *ud)
+{
+    return store_rows2(st, store_bind(st, Q_MUC_AFF_LOAD, 2, service, room, NULL),
+                       "muc affiliations load", fn, ud);
 }

@@ -73,6 +73,17 @@ int store_pending_has(store *st, const char *host, const char *user, const char 
 int store_pending_list(store *st, const char *host, const char *user,
                        void (*fn)(void *ud, const char *contact), void *ud);
 
+/* Persistent MUC rooms: config is the room's KEY=value text (muc_room.c). */
+int store_muc_put(store *st, const char *service, const char *room, const char *config);
+int store_muc_delete(store *st, const char *service, const char *room);
+int store_muc_affs_clear(store *st, const char *service, const char *room);
+int store_muc_aff_put(store *st, const char *service, const char *room, const char *jid, int aff);
+int store_muc_load(store *st, const char *service,
+                   void (*fn)(void *ud, const char *room, const char *config), void *ud);
+/* aff is passed as its decimal text. */
+int store_muc_affs_load(store *st, const char *service, const char *room,
+                        void (*fn)(void *ud, const char *jid, const char *aff), void *ud);
+
 void roster_item_clear(roster_item *item);
 void roster_items_free(roster_item *items, size_t n);
 const char *roster_sub_name(roster_sub s);

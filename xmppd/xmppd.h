@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 typedef struct conn conn;
+typedef struct muc_service muc_service;
 
 typedef struct xmppd_stats {
     unsigned long long stanzas_in, stanzas_out;
@@ -38,6 +39,7 @@ typedef struct xmppd {
     hmap sessions;      /* bare JID -> user_sessions (router.c) */
     hmap login_buckets; /* IP -> ratelimit bucket (ratelimit.c) */
     hmap components;    /* domain -> connected component conn (component.c) */
+    muc_service *muc[2]; /* conference and brewery services (muc.c) */
     struct event *sig_int, *sig_term, *housekeeping;
     xmppd_stats stats;
     uint8_t scram_secret[16]; /* keys the fake SCRAM salt of unknown users */

@@ -1185,3 +1185,266 @@ def main(namespace):
     print('%d passed, %d failed' % (passed, failed))
     sys.stdout.flush()
     os._exit(1 if failed or not tests else 0)
+
+
+# ---------------------------------------------------------------------------
+# Multi-user chat (XEP-0045) helpers
+
+NS_MUC = 'http://jabber.org/protocol/muc'
+NS_MUC_USER = NS_MUC + '#user'
+NS_MUC_ADMIN = NS_MUC + '#admin'
+NS_MUC_OWNER = NS_MUC + '#owner'
+NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info'
+NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items'
+NS_DATA = 'jabber:x:data'
+NS_DELAY = 'urn:xmpp:delay'
+
+
+def muc_x(st):
+    """The <x xmlns='...muc#user'/> child of a stanza, or None."""
+    return st.xml.find('{%s}x' % NS_MUC_USER)
+
+
+def muc_codes(st):
+    """Set of the muc#user status codes (ints) of a stanza."""
+    x = muc_x(st)
+    if x is None:
+        return set()
+    out = set()
+    for s in x.findall('{%s}status' % NS_MUC_USER):
+        try:
+            out.add(int(s.get('code')))
+        except (TypeError, ValueError):
+            pass
+    return out
+
+
+def muc_item(st):
+    """The attributes of the first muc#user <item/> (dict, plus 'reason' and
+    'actor' texts when present), or None."""
+    x = muc_x(st)
+    if x is None:
+        return None
+    item = x.find('{%s}item' % NS_MUC_USER)
+    if item is None:
+        return None
+    d = dict(item.attrib)
+    r = item.find('{%s}reason' % NS_MUC_USER)
+    if r is not None:
+        d['reason'] = r.text or ''
+    return d
+
+
+def is_muc_presence(room, nick=None, type=None, codes=(), without=()):
+    """A presence from room/nick (any nick when None) of type (None =
+    available, '*' = any) whose muc#user status codes include `codes` and
+    exclude `without`."""
+    def pred(st):
+        if _tag(st) != 'presence':
+            return False
+        t = st.xml.get('type')
+        if type != '*' and t != type:
+            return False
+        frm = (st.xml.get('from') or '')
+        bare, _, res = frm.partition('/')
+        if bare.lower() != room.lower() or not _:
+            return False
+        if nick is not None and res != nick:
+            return False
+        got = muc_codes(st)
+        return set(codes) <= got and not (set(without) & got)
+    return pred
+
+
+def is_stanza_id(kind, id, type=None):
+    """A message/presence/iq with this id (and type when given)."""
+    def pred(st):
+        return (_tag(st) == kind and st.xml.get('id') == id
+                and (type is None or st.xml.get('type') == type))
+    return pred
+
+
+def muc_join_xml(occupant, password=None, history=None, extra='', id=None):
+    inner = ''
+    if password is not None:
+        inner += '<password>%s</password>' % xml_escape(password)
+    if history is not None:
+        inner += '<history %s/>' % ' '.join('%s=%s' % (k, quoteattr(str(v))) for k, v in history.items())
+    return "<presence to=%s id=%s><x xmlns='%s'>%s</x>%s</presence>" % (
+        quoteattr(occupant), quoteattr(id or uid()), NS_MUC, inner, extra)
+
+
+async def muc_join(client, room, nick, password=None, history=None, extra='', timeout=10):
+    """Joins room as nick; returns the self-presence (status 110). Raises
+    with the error condition if the join fails."""
+    jid = '%s/%s' % (room, nick)
+    jid_id = uid()
+    client.send_raw(muc_join_xml(jid, password, history, extra, jid_id))
+    st = await client.expect(
+        lambda s: (is_muc_presence(room, nick, codes=(110,))(s)
+                   or (_tag(s) == 'presence' and s.xml.get('type') == 'error' and s.xml.get('id') == jid_id)),
+        timeout, 'the self-presence of %s' % jid)
+    if st.xml.get('type') == 'error':
+        raise AssertionError('%s: joining %s failed: %s %s' % (client.name, jid, error_condition(st), st))
+    return st
+
+
+async def muc_join_error(client, occupant, password=None, history=None, extra='', timeout=10):
+    """Sends a join that must fail; returns the error presence (matched by id)."""
+    pid = uid()
+    client.send_raw(muc_join_xml(occupant, password, history, extra, pid))
+    st = await client.expect(
+        lambda s: _tag(s) == 'presence' and s.xml.get('id') == pid
+        or (_tag(s) == 'presence' and (s.xml.get('from') or '').lower() == occupant.lower()
+            and s.xml.get('type') != 'error' and 110 in muc_codes(s)),
+        timeout, 'the error answer to joining %s' % occupant)
+    assert st.xml.get('type') == 'error', '%s: join of %s was expected to fail but got: %s' % (
+        client.name, occupant, st)
+    return st
+
+
+async def muc_leave(client, room, nick, timeout=10):
+    client.send_raw("<presence to=%s type='unavailable'/>" % quoteattr('%s/%s' % (room, nick)))
+    return await client.expect(is_muc_presence(room, nick, type='unavailable', codes=(110,)),
+                               timeout, 'own unavailable from %s/%s' % (room, nick))
+
+
+def data_form(st, ns=None):
+    """{var: [values]} of the first jabber:x:data form under the stanza's
+    query (any namespace when ns is None), plus '_type' and '_fields' (the
+    list of field elements); None if there is none."""
+    for q in st.xml:
+        if ns is not None and q.tag != '{%s}query' % ns:
+            continue
+        x = q.find('{%s}x' % NS_DATA)
+        if x is None:
+            continue
+        out = {'_type': x.get('type'), '_fields': x.findall('{%s}field' % NS_DATA)}
+        for f in out['_fields']:
+            out[f.get('var')] = [v.text or '' for v in f.findall('{%s}value' % NS_DATA)]
+        return out
+    return None
+
+
+def disco_features(st):
+    q = st.xml.find('{%s}query' % NS_DISCO_INFO)
+    return set() if q is None else {f.get('var') for f in q.findall('{%s}feature' % NS_DISCO_INFO)}
+
+
+def disco_identities(st):
+    q = st.xml.find('{%s}query' % NS_DISCO_INFO)
+    return [] if q is None else [dict(i.attrib) for i in q.findall('{%s}identity' % NS_DISCO_INFO)]
+
+
+def disco_items(st):
+    q = st.xml.find('{%s}query' % NS_DISCO_ITEMS)
+    return [] if q is None else [dict(i.attrib) for i in q.findall('{%s}item' % NS_DISCO_ITEMS)]
+
+
+def submit_form_xml(ns, form_type, fields):
+    """<query xmlns=ns><x type='submit'> with FORM_TYPE and fields ({var: value
+    or list of values})."""
+    parts = ["<field var='FORM_TYPE' type='hidden'><value>%s</value></field>" % xml_escape(form_type)]
+    for var, val in fields.items():
+        vals = val if isinstance(val, (list, tuple)) else [val]
+        parts.append('<field var=%s>%s</field>' % (
+            quoteattr(var), ''.join('<value>%s</value>' % xml_escape(str(v)) for v in vals)))
+    return "<query xmlns='%s'><x xmlns='%s' type='submit'>%s</x></query>" % (ns, NS_DATA, ''.join(parts))
+
+
+async def muc_configure(client, room, fields, expect_type='result', timeout=10):
+    """Submits the muc#roomconfig form with fields (short names get the
+    'muc#roomconfig_' prefix). Returns the response."""
+    full = {(k if '#' in k or k == 'FORM_TYPE' else 'muc#roomconfig_' + k): v for k, v in fields.items()}
+    return await client.iq("<iq type='set' id='%s' to=%s>%s</iq>" % (
+        uid(), quoteattr(room), submit_form_xml(NS_MUC_OWNER, NS_MUC + '#roomconfig', full)),
+        timeout, expect_type)
+
+
+async def muc_admin(client, room, item_attrs, reason=None, expect_type='result', timeout=10):
+    """One muc#admin set with a single <item/>. Returns the response."""
+    attrs = ''.join(' %s=%s' % (k, quoteattr(v)) for k, v in item_attrs.items())
+    inner = '<reason>%s</reason>' % xml_escape(reason) if reason is not None else ''
+    return await client.iq("<iq type='set' id='%s' to=%s><query xmlns='%s'><item%s>%s</item></query></iq>"
+                           % (uid(), quoteattr(room), NS_MUC_ADMIN, attrs, inner), timeout, expect_type)
+
+
+async def disco_info(client, to, expect_type=None, timeout=10):
+    return await client.iq("<iq type='get' id='%s' to=%s><query xmlns='%s'/></iq>"
+                           % (uid(), quoteattr(to), NS_DISCO_INFO), timeout, expect_type)
+
+
+async def disco_items_of(client, to, expect_type='result', timeout=10):
+    return await client.iq("<iq type='get' id='%s' to=%s><query xmlns='%s'/></iq>"
+                           % (uid(), quoteattr(to), NS_DISCO_ITEMS), timeout, expect_type)
+
+
+def roominfo_occupants(st):
+    f = data_form(st, NS_DISCO_INFO)
+    assert f is not None, 'no muc#roominfo form in the room disco#info: %s' % st
+    v = f.get('muc#roominfo_occupants')
+    assert v, 'no muc#roominfo_occupants in the room disco#info: %s' % st
+    return int(v[0])
+
+
+class ComponentClient:
+    """A slixmpp ComponentXMPP with the same stanza buffer / expect() as
+    Client (so the predicates above work on what it receives)."""
+
+    expect = Client.expect
+    pending = Client.pending
+    assert_none = Client.assert_none
+
+    def __init__(self, port, domain, secret, name=None):
+        slixmpp = _slixmpp()
+        from slixmpp.xmlstream.handler import Callback
+        from slixmpp.xmlstream.matcher.base import MatcherBase
+        self.name = name or domain
+        self.domain = domain
+        self.xmpp = slixmpp.ComponentXMPP(domain, secret, '127.0.0.1', port)
+        self.buf = []
+        self.all = []
+        self._new = asyncio.Event()
+        self.session = asyncio.get_running_loop().create_future()
+
+        class MatchStanza(MatcherBase):
+            def match(self, xml):
+                tag = getattr(getattr(xml, 'xml', None), 'tag', None) or ''
+                return tag.split('}')[-1] in ('message', 'presence', 'iq')
+
+        self.xmpp.register_handler(Callback('parley-test comp catch-all', MatchStanza(None), self._on_stanza))
+        self.xmpp.add_event_handler('session_start',
+                                    lambda _: self.session.done() or self.session.set_result(True))
+
+    def _on_stanza(self, st):
+        self.buf.append(st)
+        self.all.append(st)
+        self._new.set()
+
+    async def connect(self, timeout=10):
+        self.xmpp.connect()
+        await asyncio.wait_for(asyncio.shield(self.session), timeout)
+        return self
+
+    def send_raw(self, data):
+        self.xmpp.send_raw(data)
+
+    async def iq(self, xml, timeout=10, expect_type=None):
+        iq_id = re.search(r"""\bid=['"]([^'"]+)['"]""", xml).group(1)
+        self.send_raw(xml)
+        resp = await self.expect(lambda s: _tag(s) == 'iq' and s.xml.get('id') == iq_id
+                                 and s.xml.get('type') in ('result', 'error'),
+                                 timeout, 'response to iq %s' % iq_id)
+        if expect_type is not None and resp.xml.get('type') != expect_type:
+            raise AssertionError('%s: iq %s answered with type %s, expected %s: %s'
+                                 % (self.name, iq_id, resp.xml.get('type'), expect_type, resp))
+        return resp
+
+    async def close(self, timeout=3):
+        try:
+            await asyncio.wait_for(self.xmpp.disconnect(wait=timeout), timeout + 1)
+        except (asyncio.TimeoutError, Exception):
+            try:
+                self.xmpp.abort()
+            except Exception:
+                pass
