@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MUC_MAX_AFFILIATIONS 10000
+
 static void muc_admin_list(muc_room *r, xml_node *st, const xml_node *item, muc_aff req_aff,
                            muc_role req_role)
 {
@@ -128,6 +130,8 @@ static const char *muc_admin_aff(muc_room *r, const xml_node *item, muc_aff req_
         err = "not-allowed";
     else if (old == AFF_OWNER && aff != AFF_OWNER && muc_owner_count(r) <= 1)
         err = "conflict"; /* the last owner stays */
+    else if (old == AFF_NONE && aff != AFF_NONE && r->affs.len >= MUC_MAX_AFFILIATIONS)
+        err = "resource-constraint";
     if (err) {
         free(bare);
         return err;

@@ -204,7 +204,9 @@ static char *muc_presence_xml(muc_room *r, muc_occupant *o, bool unavail, const 
                               bool with_jid, const xml_node *extra, size_t *len)
 {
     xml_node *p;
-    if (!unavail && o->presence) {
+    const char *ptype = o->presence ? xml_attr_get(o->presence, "type") : NULL;
+    /* a leave keeps the occupant's own unavailable presence (its status) */
+    if (o->presence && (!unavail || str_eq(ptype, "unavailable"))) {
         p = xml_copy(o->presence);
     } else {
         p = xml_new("presence", XMLNS_CLIENT);
@@ -216,7 +218,8 @@ static char *muc_presence_xml(muc_room *r, muc_occupant *o, bool unavail, const 
     xml_node *item = xml_add_child(x, "item", NULL);
     muc_aff aff = muc_room_aff(r, o->real_bare);
     xml_set_attr(item, "affiliation", muc_aff_name(aff));
-    xml_set_attr(item, "role", unavail ? "none" : muc_role_name(o->role));
+    bool nick_change = codes && codes[0] == 303; /* not leaving: the role stays */
+    xml_set_attr(item, "role", unavail && !nick_change ? "none" : muc_role_name(o->role));
     if (with_jid)
         xml_set_attr(item, "jid", o->fulls[0]);
     if (extra && strcmp(extra->name, "@nick") == 0) { /* a nick change: the new nick */

@@ -113,7 +113,12 @@ static void presence_unavailable(conn *c, xml_node *p)
     c->ndirected = 0;
 }
 
-static void presence_track_directed(conn *c, const char *to, bool available)
+#define PRESENCE_MAX_DIRECTED 1000
+
+/* Remembers (or forgets) a directed presence target so the matching
+ * unavailable can follow when the session ends. False if the list is full:
+ * the presence must then not be sent, or it could never be taken back. */
+static bool presence_track_directed(conn *c, const char *to, bool available)
 {
     for (size_t i = 0; i < c->ndirected; i++) {
         if (strcmp(c->directed[i], to) == 0) {
@@ -121,13 +126,16 @@ static void presence_track_directed(conn *c, const char *to, bool available)
                 free(c->directed[i]);
                 c->directed[i] = c->directed[--c->ndirected];
             }
-            return;
+            return true;
         }
     }
-    if (available && c->ndirected < 1000) {
-        c->directed = xrealloc(c->directed, (c->ndirected + 1) * sizeof *c->directed);
-        c->directed[c->ndirected++] = xstrdup(to);
-    }
+    if (!available)
+        return true;
+    if (c->ndirected >= PRESENCE_MAX_DIRECTED)
+        return false;
+    c->directed = xrealloc(c->directed, (c->ndirected + 1) * sizeof *c->directed);
+    c->directed[c->ndirected++] = xstrdup(to);
+    return true;
 }
 
 static void presence_available(conn *c, xml_node *st)
@@ -383,8 +391,13 @@ void presence_from_client(conn *c, xml_node *st, const jid *to)
     }
     if (!*type || strcmp(type, "unavailable") == 0) {
         char *full = jid_full(to);
-        presence_track_directed(c, full, !*type);
+        bool ok = presence_track_directed(c, full, !*type);
         free(full);
+        if (!ok) {
+            router_send_error(c->srv, st, "wait", "resource-constraint",
+                              "too many directed presences (rooms joined)", c);
+            return;
+        }
     } else if (strcmp(type, "probe") != 0 && strcmp(type, "error") != 0) {
         router_send_error(c->srv, st, "modify", "bad-request", "unknown presence type", c);
         return;

@@ -4,7 +4,6 @@ kick, ban, voice, affiliations, rank checks, the owner configuration form
 (password, members-only, maxusers, whois), destroy, malformed requests, an
 oversized subject, and persistent rooms across a restart."""
 
-import asyncio
 import os
 import re
 import sys
@@ -14,7 +13,7 @@ from harness import (NS_DATA, NS_DISCO_INFO, NS_MUC, NS_MUC_ADMIN, NS_MUC_OWNER,
                      Bystander, assert_error, clients, data_form, disco_features, disco_info,
                      error_condition, is_message, is_muc_presence, is_stanza_id, login, main,
                      muc_admin, muc_codes, muc_configure, muc_item, muc_join, muc_join_error,
-                     raw_login, roominfo_occupants, server, submit_form_xml, timeout, uid)
+                     raw_login, roominfo_occupants, server, timeout, uid)
 
 PW = 'pw-muc-admin'
 MUC = 'muc.meet.parley'
@@ -132,8 +131,8 @@ async def test_voice_in_moderated_room():
             # grant voice
             await muc_admin(alice, room, {'nick': 'bob', 'role': 'participant'})
             for c in (alice, bob):
-                p = await c.expect(lambda st: is_muc_presence(room, 'bob')(st)
-                                   and (muc_item(st) or {}).get('role') == 'participant', 5,
+                await c.expect(lambda st: is_muc_presence(room, 'bob')(st)
+                               and (muc_item(st) or {}).get('role') == 'participant', 5,
                                    'voice granted at %s' % c.name)
             body = 'now I can ' + uid()
             bob.send_message(room, body, type='groupchat')

@@ -102,16 +102,13 @@ async def test_join_and_leave_as_everyone_sees_it():
             assert (it.get('jid') or '').lower() == bob.jid.lower(), pb
             assert (pb.xml.get('to') or '').lower() == alice.jid.lower(), pb
 
-            # bob leaves (with a status text): he gets his unavailable with 110, alice without
-            bob.send_raw("<presence to='%s/bob' type='unavailable'><status>gone fishing</status></presence>" % room)
-            left = await bob.expect(is_muc_presence(room, 'bob', type='unavailable', codes=(110,)), 5,
-                                    "bob's own unavailable")
+            # bob leaves: he gets his unavailable with 110, alice without
+            left = await muc_leave(bob, room, 'bob')
             it = muc_item(left)
             assert it is None or it.get('role') == 'none', left
             lu = await alice.expect(is_muc_presence(room, 'bob', type='unavailable'), 5,
                                     "bob's unavailable at alice")
             assert 110 not in muc_codes(lu), lu
-            assert lu['status'] == 'gone fishing', 'the leave status is broadcast: %s' % lu
             it = muc_item(lu)
             assert it is not None and it.get('role') == 'none', 'unavailable item role must be none: %s' % lu
             # the room still works for alice, bob gets no more groupchat
@@ -121,6 +118,25 @@ async def test_join_and_leave_as_everyone_sees_it():
             await alice.ping()
             await bob.ping()
             bob.assert_none(is_message(body=body), 'a groupchat after leaving')
+
+
+async def test_leave_status_is_broadcast():
+    """XEP-0045 7.14: a custom exit message goes out with the unavailable."""
+    with server() as s:
+        async with clients() as cs:
+            alice = await owner_client(s)
+            bob = await anon(s)
+            cs += [alice, bob]
+            room = new_room()
+            await muc_join(alice, room, 'alice')
+            await muc_join(bob, room, 'bob')
+            bob.send_raw("<presence to='%s/bob' type='unavailable'><status>gone fishing</status></presence>" % room)
+            own = await bob.expect(is_muc_presence(room, 'bob', type='unavailable', codes=(110,)), 5,
+                                   "bob's own unavailable")
+            lu = await alice.expect(is_muc_presence(room, 'bob', type='unavailable'), 5,
+                                    "bob's unavailable at alice")
+            assert lu['status'] == 'gone fishing', 'the exit message must be broadcast: %s' % lu
+            assert own['status'] == 'gone fishing', own
 
 
 async def test_nick_change_conflict_and_same_user_resources():
@@ -687,8 +703,8 @@ async def test_jid_normalisation_and_global_unavailable():
             assert c is not None and c.get('a') == '1' and c.find('{urn:parley:test}inner').text == 't', m
             # a broadcast unavailable (no 'to') ends bob's directed presence: he leaves the room
             bob.send_raw("<presence type='unavailable'/>")
-            u = await alice.expect(is_muc_presence(room, 'bob', type='unavailable'), 5,
-                                   "bob's unavailable after his broadcast unavailable (RFC 6121 4.6.3)")
+            await alice.expect(is_muc_presence(room, 'bob', type='unavailable'), 5,
+                               "bob's unavailable after his broadcast unavailable (RFC 6121 4.6.3)")
             info = await disco_info(alice, room, 'result')
             assert roominfo_occupants(info) == 2, info
 
