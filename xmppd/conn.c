@@ -215,21 +215,41 @@ void conn_accept(xmppd *srv, const conn_ops *ops, evutil_socket_t fd, const stru
     }
 }
 
+/* True (and c is being dropped) if len more bytes would exceed the send
+ * buffer limit: a reader that does not keep up is disconnected. */
+static bool conn_over_limit(conn *c, size_t len)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) + len <= c->srv->set.max_send_buffer)
+        return false;
+    if (!c->closing) {
+        log_warn(c->ctx, "send buffer over %zu bytes: dropping slow reader",
+                 c->srv->set.max_send_buffer);
+        c->dead = true; /* nothing more will be read by it */
+        conn_close(c, NULL, NULL);
+    }
+    return true;
+}
+
 void conn_send_raw(conn *c, const char *data, size_t len)
+{
+    if (c->dead || conn_over_limit(c, len))
+        return;
+    evbuffer_add(bufferevent_get_output(c->bev), data, len);
+}
+
+void conn_send_iov(conn *c, const struct iovec *v, int n)
 {
     if (c->dead)
         return;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_get_length(out) + len > c->srv->set.max_send_buffer) {
-        if (!c->closing) {
-            log_warn(c->ctx, "send buffer over %zu bytes: dropping slow reader",
-                     c->srv->set.max_send_buffer);
-            c->dead = true; /* nothing more will be read by it */
-            conn_close(c, NULL, NULL);
-        }
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += v[i].iov_len;
+    if (conn_over_limit(c, total))
         return;
-    }
-    evbuffer_add(out, data, len);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    for (int i = 0; i < n; i++)
+        evbuffer_add(out, v[i].iov_base, v[i].iov_len);
 }
 
 void conn_send_node(conn *c, const xml_node *node)

@@ -16,6 +16,7 @@
 #include "xmppd.h"
 
 #include <event2/bufferevent.h>
+#include <sys/uio.h>
 #include <stdbool.h>
 
 typedef enum conn_state {
@@ -92,6 +93,8 @@ void conn_accept(xmppd *srv, const conn_ops *ops, evutil_socket_t fd, const stru
  * A reader that lets more than max_send_buffer pile up is dropped. */
 void conn_send_raw(conn *c, const char *data, size_t len);
 void conn_send_node(conn *c, const xml_node *node);
+/* Queues n pieces as one write (no intermediate copy). */
+void conn_send_iov(conn *c, const struct iovec *v, int n);
 /* Sends our stream header for the current stream (once). */
 void conn_send_header(conn *c);
 /* Starts TLS on the socket after the current read finishes (STARTTLS). */

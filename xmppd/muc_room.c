@@ -176,16 +176,22 @@ void muc_send_raw(xmppd *srv, const char *full, const char *xml, size_t len)
     size_t n = 1;
     while (n < len && xml[n] != ' ' && xml[n] != '>' && xml[n] != '/')
         n++;
-    sbuf b;
-    sbuf_init(&b);
-    sbuf_add(&b, xml, n);
-    sbuf_adds(&b, " to='");
-    sbuf_add_xml_escaped(&b, full, strlen(full));
-    sbuf_addc(&b, '\'');
-    sbuf_add(&b, xml + n, len - n);
-    conn_send_raw(c, b.data, b.len);
+    sbuf esc;
+    sbuf_init(&esc);
+    size_t flen = strlen(full);
+    const char *to = full;
+    if (strpbrk(full, "&'<>\"")) {
+        sbuf_add_xml_escaped(&esc, full, flen);
+        to = esc.data;
+        flen = esc.len;
+    }
+    struct iovec v[5] = {
+        {(void *)xml, n},          {(void *)" to='", 5},           {(void *)to, flen},
+        {(void *)"'", 1},          {(void *)(xml + n), len - n},
+    };
+    conn_send_iov(c, v, 5);
     srv->stats.stanzas_out++;
-    sbuf_free(&b);
+    sbuf_free(&esc);
 }
 
 void muc_send(xmppd *srv, const char *full, const xml_node *st)
