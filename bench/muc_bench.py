@@ -489,11 +489,15 @@ def finish(server, conns, res, n):
     # On SIGTERM Prosody sends every occupant the others' unavailable presence
     # (O(n^2) again; about 10 s for 500): the measurement is over, so it gets
     # 3 s and is then killed.
+    killed = False
     if server.proc and server.proc.poll() is None:
         if lb.stop_process(server.proc, timeout=3.0):
+            killed = True
             res["notes"].append(f"{server.name} still busy 3 s after SIGTERM (room of {n}); "
                                 "killed (after the measurement)")
     note, rc = server.stop()
+    if killed:
+        rc = None
     for c in conns:
         c.abort()
     if note:

@@ -21,51 +21,6 @@
 #define SASLPREP_MAX_INPUT 4096                      /* bytes */
 #define SASLPREP_MAX_OUTPUT (2 * SASLPREP_MAX_INPUT) /* bytes, after preparation */
 
-/* True if s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF) without NUL bytes. */
-static bool jid_utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = p[i];
-        if (c == 0)
-            return false;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp, min;
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-            cp = c & 0x1F;
-            min = 0x80;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            cp = c & 0x0F;
-            min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            cp = c & 0x07;
-            min = 0x10000;
-        } else {
-            return false;
-        }
-        if (len - i <= n)
-            return false;
-        for (size_t k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += n + 1;
-    }
-    return true;
-}
-
 /* Runs one stringprep profile over s[0..len) (valid UTF-8, no NUL). Returns
  * the malloc'd result, or NULL if the profile rejects the string or the
  * result would be longer than max_out bytes. */
@@ -87,7 +42,7 @@ static char *jid_stringprep(const char *s, size_t len, size_t max_out,
 
 static char *jid_prep_node_n(const char *s, size_t len)
 {
-    if (len == 0 || len > JID_MAX_INPUT || !jid_utf8_valid(s, len))
+    if (len == 0 || len > JID_MAX_INPUT || !utf8_valid(s, len))
         return NULL;
     char *out = jid_stringprep(s, len, JID_MAX_PART, stringprep_xmpp_nodeprep);
     /* Nodeprep prohibits these already; checked again because a node holding
@@ -101,7 +56,7 @@ static char *jid_prep_node_n(const char *s, size_t len)
 
 static char *jid_prep_resource_n(const char *s, size_t len)
 {
-    if (len == 0 || len > JID_MAX_INPUT || !jid_utf8_valid(s, len))
+    if (len == 0 || len > JID_MAX_INPUT || !utf8_valid(s, len))
         return NULL;
     char *out = jid_stringprep(s, len, JID_MAX_PART, stringprep_xmpp_resourceprep);
     if (out && out[0] == '\0') {
@@ -160,7 +115,7 @@ static bool jid_label_valid(const char *label, size_t len)
 
 static char *jid_prep_domain_n(const char *s, size_t len)
 {
-    if (len == 0 || len > JID_MAX_INPUT || !jid_utf8_valid(s, len))
+    if (len == 0 || len > JID_MAX_INPUT || !utf8_valid(s, len))
         return NULL;
     len -= jid_trailing_dot(s, len);
     if (len == 0)
@@ -246,7 +201,7 @@ int jid_parse(const char *s, jid *out)
     if (!s)
         return -1;
     size_t len = strnlen(s, JID_MAX_INPUT + 1);
-    if (len == 0 || len > JID_MAX_INPUT || !jid_utf8_valid(s, len))
+    if (len == 0 || len > JID_MAX_INPUT || !utf8_valid(s, len))
         return -1;
 
     /* Resource: after the first '/'. Node: before the first '@' that comes
@@ -339,7 +294,7 @@ char *saslprep(const char *s)
     if (!s)
         return NULL;
     size_t len = strnlen(s, SASLPREP_MAX_INPUT + 1);
-    if (len > SASLPREP_MAX_INPUT || !jid_utf8_valid(s, len))
+    if (len > SASLPREP_MAX_INPUT || !utf8_valid(s, len))
         return NULL;
     return jid_stringprep(s, len, SASLPREP_MAX_OUTPUT, stringprep_saslprep);
 }

@@ -24,6 +24,9 @@ unsigned char *base64_decode(const char *s, size_t len, size_t *out_len);
 bool str_eq(const char *a, const char *b); /* NULL-safe equality */
 /* Parses a boolean word (1/0, true/false, yes/no, on/off); -1 if none. */
 int parse_bool(const char *s);
+/* True if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or
+ * code points over U+10FFFF, no NUL bytes). */
+bool utf8_valid(const char *s, size_t len);
 /* Monotonic clock in milliseconds. */
 long long now_ms(void);
 

@@ -185,8 +185,7 @@ void conn_accept(xmppd *srv, const conn_ops *ops, evutil_socket_t fd, const stru
     if (addr->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, c->ip, sizeof c->ip);
     else if (addr->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, c->ip,
-                  sizeof c->ip);
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, c->ip, sizeof c->ip);
     else
         snprintf(c->ip, sizeof c->ip, "unknown");
     random_id(c->stream_id, sizeof c->stream_id - 1);
@@ -300,9 +299,9 @@ static void conn_do_starttls(conn *c)
         conn_close(c, "internal-server-error", NULL);
         return;
     }
-    struct bufferevent *tls = bufferevent_openssl_filter_new(
-        c->srv->base, c->bev, ssl, BUFFEREVENT_SSL_ACCEPTING,
-        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    struct bufferevent *tls =
+        bufferevent_openssl_filter_new(c->srv->base, c->bev, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                       BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (!tls) {
         SSL_free(ssl);
         conn_close(c, "internal-server-error", NULL);
@@ -319,10 +318,14 @@ static void conn_do_starttls(conn *c)
 static const char *conn_xs_condition(xml_stream_error e)
 {
     switch (e) {
-    case XS_ERR_NOT_WELL_FORMED: return "not-well-formed";
-    case XS_ERR_RESTRICTED: return "restricted-xml";
-    case XS_ERR_BAD_NAMESPACE: return "invalid-namespace";
-    default: return "policy-violation";
+    case XS_ERR_NOT_WELL_FORMED:
+        return "not-well-formed";
+    case XS_ERR_RESTRICTED:
+        return "restricted-xml";
+    case XS_ERR_BAD_NAMESPACE:
+        return "invalid-namespace";
+    default:
+        return "policy-violation";
     }
 }
 

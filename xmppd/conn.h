@@ -48,10 +48,10 @@ struct conn {
     struct event *timer; /* auth timeout, then closing linger */
     struct event *drain; /* after our half-close: reads and discards until EOF */
     conn_state state;
-    bool authed;      /* SASL succeeded (state >= CONN_AUTHED survives restart) */
+    bool authed; /* SASL succeeded (state >= CONN_AUTHED survives restart) */
     bool tls;
     bool closing;
-    bool dead; /* the socket is gone or the peer stopped reading: free at once */
+    bool dead;        /* the socket is gone or the peer stopped reading: free at once */
     bool half_closed; /* our side sent FIN; draining the peer */
     bool header_sent; /* our stream header for the current stream */
     bool want_starttls;
@@ -71,9 +71,9 @@ struct conn {
     /* the session (c2s.c, router.c, presence.c); set once bound */
     char *user; /* node */
     bool anonymous;
-    char *bare;     /* node@domain */
-    char *full;     /* node@domain/resource */
-    conn *next_res; /* the other resources of the same account */
+    char *bare;         /* node@domain */
+    char *full;         /* node@domain/resource */
+    conn *next_res;     /* the other resources of the same account */
     xml_node *presence; /* last available presence broadcast, NULL if unavailable */
     int priority;
     bool roster_requested;

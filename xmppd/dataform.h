@@ -22,8 +22,8 @@
 #define DATAFORM_MAX_VALUE 65536
 
 typedef struct dataform_field {
-    char *var;   /* NULL only for type fixed */
-    char *type;  /* NULL if absent */
+    char *var;  /* NULL only for type fixed */
+    char *type; /* NULL if absent */
     char **values;
     size_t nvalues;
 } dataform_field;

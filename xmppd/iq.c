@@ -79,13 +79,11 @@ void iq_server(xmppd *srv, xml_node *st)
         xml_node *r = stanza_iq_result(st);
         xml_node *q = xml_add_child(r, "query", XMLNS_VERSION);
         xml_add_text(xml_add_child(q, "name", NULL), "parley xmppd", 12);
-        xml_add_text(xml_add_child(q, "version", NULL), PARLEY_VERSION,
-                     strlen(PARLEY_VERSION));
+        xml_add_text(xml_add_child(q, "version", NULL), PARLEY_VERSION, strlen(PARLEY_VERSION));
         iq_reply(srv, st, r);
         return;
     }
-    if (iq_is(p, "session", "urn:ietf:params:xml:ns:xmpp-session") &&
-        strcmp(type, "set") == 0) {
+    if (iq_is(p, "session", "urn:ietf:params:xml:ns:xmpp-session") && strcmp(type, "set") == 0) {
         iq_reply(srv, st, stanza_iq_result(st));
         return;
     }

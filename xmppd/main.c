@@ -32,14 +32,14 @@ static void usage(FILE *f)
                "  --check        validate the configuration and exit\n");
 }
 
-static void main_accept_c2s_cb(struct evconnlistener *l, evutil_socket_t fd,
-                               struct sockaddr *addr, int socklen, void *ud)
+static void main_accept_c2s_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
+                               int socklen, void *ud)
 {
     conn_accept(ud, &c2s_ops, fd, addr, socklen);
 }
 
-static void main_accept_comp_cb(struct evconnlistener *l, evutil_socket_t fd,
-                                struct sockaddr *addr, int socklen, void *ud)
+static void main_accept_comp_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
+                                int socklen, void *ud)
 {
     conn_accept(ud, &component_ops, fd, addr, socklen);
 }
@@ -89,8 +89,7 @@ static SSL_CTX *main_tls(const settings *s)
     return ctx;
 }
 
-static struct evconnlistener *main_listen(xmppd *srv, const char *a, int port,
-                                          evconnlistener_cb cb)
+static struct evconnlistener *main_listen(xmppd *srv, const char *a, int port, evconnlistener_cb cb)
 {
     struct sockaddr_storage ss;
     int sslen = sizeof ss;
@@ -100,10 +99,9 @@ static struct evconnlistener *main_listen(xmppd *srv, const char *a, int port,
         log_error(NULL, "cannot parse listen address %s", spec);
         return NULL;
     }
-    struct evconnlistener *l =
-        evconnlistener_new_bind(srv->base, cb, srv,
-                                LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-                                1024, (struct sockaddr *)&ss, sslen);
+    struct evconnlistener *l = evconnlistener_new_bind(
+        srv->base, cb, srv, LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 1024,
+        (struct sockaddr *)&ss, sslen);
     if (!l) {
         log_error(NULL, "cannot listen on %s: %s", spec, strerror(errno));
         return NULL;
@@ -124,11 +122,22 @@ int main(int argc, char **argv)
     int o;
     while ((o = getopt_long(argc, argv, "c:kVh", opts, NULL)) != -1) {
         switch (o) {
-        case 'c': free(path); path = xstrdup(optarg); break;
-        case 'k': check_only = true; break;
-        case 'V': printf("parley xmppd %s\n", PARLEY_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            free(path);
+            path = xstrdup(optarg);
+            break;
+        case 'k':
+            check_only = true;
+            break;
+        case 'V':
+            printf("parley xmppd %s\n", PARLEY_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (!path)
@@ -179,8 +188,7 @@ int main(int argc, char **argv)
     hmap_init(&srv.components);
     if (muc_init(&srv) != 0)
         return 1;
-    srv.c2s_listener =
-        main_listen(&srv, srv.set.bind_address, srv.set.port, main_accept_c2s_cb);
+    srv.c2s_listener = main_listen(&srv, srv.set.bind_address, srv.set.port, main_accept_c2s_cb);
     if (!srv.c2s_listener)
         return 1;
     if (srv.set.component_port) {

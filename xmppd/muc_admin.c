@@ -188,7 +188,8 @@ void muc_admin_iq(muc_room *r, xml_node *st, muc_occupant *from_occ, const char 
     }
     const char *err = NULL;
     bool gone = false;
-    for (xml_node *it = NULL; !err && !gone && (it = xml_next_child(q, it, "item", XMLNS_MUC_ADMIN));) {
+    for (xml_node *it = NULL;
+         !err && !gone && (it = xml_next_child(q, it, "item", XMLNS_MUC_ADMIN));) {
         const char *a = xml_attr_get(it, "affiliation");
         if (a)
             err = muc_admin_aff(r, it, req_aff, muc_aff_parse(a), from_bare, &gone);

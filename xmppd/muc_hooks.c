@@ -26,8 +26,7 @@ static int muc_hooks_run(const muc_join_hook *hooks, size_t n, muc_join_ctx *ctx
 
 int muc_hooks_may_create(muc_join_ctx *ctx)
 {
-    return muc_hooks_run(muc_create_hooks, sizeof muc_create_hooks / sizeof *muc_create_hooks,
-                         ctx);
+    return muc_hooks_run(muc_create_hooks, sizeof muc_create_hooks / sizeof *muc_create_hooks, ctx);
 }
 
 int muc_hooks_may_join(muc_join_ctx *ctx)

@@ -37,8 +37,7 @@ static void muc_groupchat(muc_room *r, muc_occupant *o, xml_node *st)
     bool has_body = xml_child(st, "body", XMLNS_CLIENT) != NULL;
     if (subject && !has_body) {
         if (o->role != ROLE_MODERATOR && !(r->cfg.change_subject && o->role >= ROLE_PARTICIPANT)) {
-            router_send_error(srv, st, "auth", "forbidden", "you may not change the subject",
-                              NULL);
+            router_send_error(srv, st, "auth", "forbidden", "you may not change the subject", NULL);
             return;
         }
         free(r->subject);
@@ -67,7 +66,8 @@ static void muc_invite(muc_room *r, muc_occupant *o, xml_node *st, xml_node *x)
         return;
     }
     int sent = 0;
-    for (xml_node *inv = NULL; (inv = xml_next_child(x, inv, "invite", XMLNS_MUC_USER)) && sent < 20;) {
+    for (xml_node *inv = NULL;
+         (inv = xml_next_child(x, inv, "invite", XMLNS_MUC_USER)) && sent < 20;) {
         const char *to = xml_attr_get(inv, "to");
         char *target = to ? jid_normalize(to, false) : NULL;
         if (!target)
@@ -161,8 +161,8 @@ void muc_occupant_iq(muc_service *svc, xml_node *st, const jid *to)
         if (reply)
             xml_free(st);
         else
-            router_send_error(srv, st, "cancel", o ? "item-not-found" : "not-acceptable",
-                              NULL, NULL);
+            router_send_error(srv, st, "cancel", o ? "item-not-found" : "not-acceptable", NULL,
+                              NULL);
         return;
     }
     char *asking = xstrdup(from); /* 'from' dies with the rewrite below */

@@ -54,9 +54,10 @@ static void muc_owner_form(muc_room *r, xml_node *st)
 }
 
 static const char *const muc_owner_fields[] = {
-    "FORM_TYPE", F("roomname"), F("roomdesc"), F("persistentroom"), F("publicroom"),
-    F("membersonly"), F("moderatedroom"), F("passwordprotectedroom"), F("roomsecret"),
-    F("maxusers"), F("whois"), F("changesubject"), F("allowinvites"),
+    "FORM_TYPE",       F("roomname"),    F("roomdesc"),      F("persistentroom"),
+    F("publicroom"),   F("membersonly"), F("moderatedroom"), F("passwordprotectedroom"),
+    F("roomsecret"),   F("maxusers"),    F("whois"),         F("changesubject"),
+    F("allowinvites"),
 };
 
 /* Applies a submitted form; NULL or a reason for not-acceptable. */
@@ -79,8 +80,8 @@ static const char *muc_owner_apply(muc_room *r, const dataform *f, char *why, si
         const char *var;
         bool *dst;
     } bools[] = {
-        {F("persistentroom"), &c.persistent},   {F("publicroom"), &c.public_room},
-        {F("membersonly"), &c.members_only},    {F("moderatedroom"), &c.moderated},
+        {F("persistentroom"), &c.persistent},    {F("publicroom"), &c.public_room},
+        {F("membersonly"), &c.members_only},     {F("moderatedroom"), &c.moderated},
         {F("changesubject"), &c.change_subject}, {F("allowinvites"), &c.allow_invites},
     };
     for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++) {

@@ -94,11 +94,16 @@ void muc_room_set_aff(muc_room *r, const char *bare, muc_aff aff)
 const char *muc_aff_name(muc_aff a)
 {
     switch (a) {
-    case AFF_OUTCAST: return "outcast";
-    case AFF_MEMBER: return "member";
-    case AFF_ADMIN: return "admin";
-    case AFF_OWNER: return "owner";
-    default: return "none";
+    case AFF_OUTCAST:
+        return "outcast";
+    case AFF_MEMBER:
+        return "member";
+    case AFF_ADMIN:
+        return "admin";
+    case AFF_OWNER:
+        return "owner";
+    default:
+        return "none";
     }
 }
 
@@ -186,8 +191,8 @@ void muc_send_raw(xmppd *srv, const char *full, const char *xml, size_t len)
         flen = esc.len;
     }
     struct iovec v[5] = {
-        {(void *)xml, n},          {(void *)" to='", 5},           {(void *)to, flen},
-        {(void *)"'", 1},          {(void *)(xml + n), len - n},
+        {(void *)xml, n}, {(void *)" to='", 5},         {(void *)to, flen},
+        {(void *)"'", 1}, {(void *)(xml + n), len - n},
     };
     conn_send_iov(c, v, 5);
     srv->stats.stanzas_out++;
@@ -306,13 +311,14 @@ void muc_room_save(muc_room *r)
     sbuf b;
     sbuf_init(&b);
     const muc_config *c = &r->cfg;
-    sbuf_printf(&b, "persistent=1\npublic=%d\nmembers_only=%d\nmoderated=%d\nwhois_anyone=%d\n"
-                    "change_subject=%d\nallow_invites=%d\nmax_users=%d\nmeeting_id=%s\n",
+    sbuf_printf(&b,
+                "persistent=1\npublic=%d\nmembers_only=%d\nmoderated=%d\nwhois_anyone=%d\n"
+                "change_subject=%d\nallow_invites=%d\nmax_users=%d\nmeeting_id=%s\n",
                 c->public_room, c->members_only, c->moderated, c->whois_anyone, c->change_subject,
                 c->allow_invites, c->max_users, r->meeting_id);
     /* free-text values last, one per line, with newlines escaped */
-    const char *texts[][2] = {{"name", c->name}, {"desc", c->desc}, {"password", c->password},
-                              {"subject", r->subject}};
+    const char *texts[][2] = {
+        {"name", c->name}, {"desc", c->desc}, {"password", c->password}, {"subject", r->subject}};
     for (size_t i = 0; i < 4; i++) {
         if (!texts[i][1])
             continue;

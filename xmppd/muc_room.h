@@ -70,10 +70,10 @@ typedef struct muc_room {
     char *jid;  /* node@service */
     char meeting_id[37];
     muc_config cfg;
-    hmap affs;        /* real bare JID -> (muc_aff + 2) as intptr */
-    hmap by_nick;     /* nick -> muc_occupant */
-    hmap by_full;     /* real full JID -> muc_occupant */
-    hmap pending_iqs; /* "responder full\nid" -> requester full (malloc'd) */
+    hmap affs;         /* real bare JID -> (muc_aff + 2) as intptr */
+    hmap by_nick;      /* nick -> muc_occupant */
+    hmap by_full;      /* real full JID -> muc_occupant */
+    hmap pending_iqs;  /* "responder full\nid" -> requester full (malloc'd) */
     size_t noccupants; /* all occupants, hidden ones included */
     char *subject, *subject_from;
     muc_history_entry *history; /* ring of MUC_HISTORY_LENGTH */
@@ -89,13 +89,12 @@ muc_aff muc_room_aff(const muc_room *room, const char *bare);
 void muc_room_set_aff(muc_room *room, const char *bare, muc_aff aff);
 const char *muc_aff_name(muc_aff a);
 const char *muc_role_name(muc_role r);
-int muc_aff_parse(const char *s); /* -2 if unknown */
+int muc_aff_parse(const char *s);  /* -2 if unknown */
 int muc_role_parse(const char *s); /* -1 if unknown */
 /* The role an occupant with affiliation aff gets. */
 muc_role muc_room_default_role(const muc_room *room, muc_aff aff);
 /* Whether viewer may see target (hidden occupants). */
-bool muc_room_can_see(const muc_room *room, const muc_occupant *viewer,
-                      const muc_occupant *target);
+bool muc_room_can_see(const muc_room *room, const muc_occupant *viewer, const muc_occupant *target);
 /* Occupants that count (not hidden). */
 size_t muc_room_visible_count(const muc_room *room);
 /* Sends st (borrowed, 'to' ignored) to the real JID full. */
@@ -107,9 +106,8 @@ void muc_send_raw(xmppd *srv, const char *full, const char *xml, size_t len);
  * when unavail) to every occupant who may see it, with the muc#user item
  * and the given status codes (codes end with 0); self-codes go to o itself
  * (110 is added for o). destroy (borrowed) is copied into the x. */
-void muc_room_broadcast_presence(muc_room *room, muc_occupant *o, bool unavail,
-                                 const int *codes, const int *self_codes,
-                                 const xml_node *extra_item_child);
+void muc_room_broadcast_presence(muc_room *room, muc_occupant *o, bool unavail, const int *codes,
+                                 const int *self_codes, const xml_node *extra_item_child);
 /* Removes occupant o (frees it); destroys a non-persistent room left empty
  * (returns true when the room is gone). */
 bool muc_room_remove_occupant(muc_room *room, muc_occupant *o);

@@ -240,8 +240,8 @@ static int ctl_check(ctl *c)
             SSL_CTX_check_private_key(ctx) != 1) {
             char buf[256];
             ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
-            printf("problem: TLS certificate/key %s / %s: %s\n", c->set.tls_cert,
-                   c->set.tls_key, buf);
+            printf("problem: TLS certificate/key %s / %s: %s\n", c->set.tls_cert, c->set.tls_key,
+                   buf);
             problems++;
         }
         SSL_CTX_free(ctx);
@@ -278,10 +278,19 @@ int main(int argc, char **argv)
     int o;
     while ((o = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
         switch (o) {
-        case 'c': free(c.path); c.path = xstrdup(optarg); break;
-        case 'h': ctl_usage(stdout); return 0;
-        case 'V': printf("parleyctl %s\n", PARLEY_VERSION); return 0;
-        default: ctl_usage(stderr); return 2;
+        case 'c':
+            free(c.path);
+            c.path = xstrdup(optarg);
+            break;
+        case 'h':
+            ctl_usage(stdout);
+            return 0;
+        case 'V':
+            printf("parleyctl %s\n", PARLEY_VERSION);
+            return 0;
+        default:
+            ctl_usage(stderr);
+            return 2;
         }
     }
     argc -= optind;

@@ -55,8 +55,7 @@ static void presence_broadcast(conn *c, xml_node *p, bool include_self)
 }
 
 /* Presence of every available resource of bare, sent to target (full). */
-static void presence_send_current(xmppd *srv, const char *bare, conn *target,
-                                  const conn *skip)
+static void presence_send_current(xmppd *srv, const char *bare, conn *target, const conn *skip)
 {
     for (conn *r = router_sessions(srv, bare); r; r = r->next_res) {
         if (!r->presence || r == skip || r->closing)
@@ -181,8 +180,8 @@ static void presence_share(xmppd *srv, const char *bare, const char *contact, bo
     for (conn *r = router_sessions(srv, bare); r; r = r->next_res) {
         if (!r->presence || r->closing)
             continue;
-        xml_node *p = unavail ? presence_new("unavailable", r->full, contact)
-                              : xml_copy(r->presence);
+        xml_node *p =
+            unavail ? presence_new("unavailable", r->full, contact) : xml_copy(r->presence);
         xml_set_attr(p, "to", contact);
         router_route_str(srv, p);
     }

@@ -155,8 +155,7 @@ static void router_message(xmppd *srv, xml_node *st, const jid *to)
             best = c->priority;
     if (best >= 0) {
         for (conn *c = router_sessions(srv, bare); c; c = c->next_res)
-            if (c->presence && !c->closing && c->priority >= 0 &&
-                (headline || c->priority == best))
+            if (c->presence && !c->closing && c->priority >= 0 && (headline || c->priority == best))
                 router_deliver_copy(c, st);
         goto done;
     }

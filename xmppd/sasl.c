@@ -12,7 +12,13 @@
 
 #define SASL_MAX_FAILURES 5
 
-typedef enum sasl_mech { MECH_NONE, MECH_SCRAM_SHA1, MECH_SCRAM_SHA256, MECH_PLAIN, MECH_ANON } sasl_mech;
+typedef enum sasl_mech {
+    MECH_NONE,
+    MECH_SCRAM_SHA1,
+    MECH_SCRAM_SHA256,
+    MECH_PLAIN,
+    MECH_ANON
+} sasl_mech;
 
 struct sasl_exchange {
     sasl_mech mech;
@@ -30,10 +36,14 @@ static bool sasl_offers(const conn *c, sasl_mech m)
 {
     switch (m) {
     case MECH_SCRAM_SHA1:
-    case MECH_SCRAM_SHA256: return sasl_accounts(c);
-    case MECH_PLAIN: return sasl_accounts(c) && c->tls;
-    case MECH_ANON: return c->vh && (c->vh->auth & VHOST_AUTH_ANONYMOUS);
-    default: return false;
+    case MECH_SCRAM_SHA256:
+        return sasl_accounts(c);
+    case MECH_PLAIN:
+        return sasl_accounts(c) && c->tls;
+    case MECH_ANON:
+        return c->vh && (c->vh->auth & VHOST_AUTH_ANONYMOUS);
+    default:
+        return false;
     }
 }
 
@@ -217,8 +227,7 @@ static int sasl_scram_first(conn *c, const char *msg, size_t len)
 static int sasl_scram_final(conn *c, const char *msg, size_t len)
 {
     char *server_final = NULL;
-    if (scram_server_client_final(c->sasl->scram, msg, len, &server_final) != 0 ||
-        !c->sasl->user)
+    if (scram_server_client_final(c->sasl->scram, msg, len, &server_final) != 0 || !c->sasl->user)
         return sasl_fail(c, "not-authorized", "SCRAM proof rejected");
     char *user = xstrdup(c->sasl->user);
     int r = sasl_succeed(c, user, false, server_final, strlen(server_final));

@@ -151,43 +151,6 @@ void scram_server_free(scram_server *s)
     free(s);
 }
 
-/* True if s[0..len) is well-formed UTF-8 without NUL bytes. */
-static bool scram_utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = p[i];
-        size_t n;
-        uint32_t cp, min;
-        if (c == 0)
-            return false;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            n = 1, cp = c & 0x1F, min = 0x80;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2, cp = c & 0x0F, min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (len - i <= n)
-            return false;
-        for (size_t k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += n + 1;
-    }
-    return true;
-}
-
 /* Decodes a saslname (RFC 5802: "=2C" is ',', "=3D" is '='; any other '='
  * and any ',' are errors). Returns a malloc'd, valid UTF-8 string, or NULL
  * if s[0..len) is empty or malformed. */
@@ -215,7 +178,7 @@ static char *scram_decode_saslname(const char *s, size_t len)
         i += 2;
     }
     out[w] = '\0';
-    if (!scram_utf8_valid(out, w))
+    if (!utf8_valid(out, w))
         goto bad;
     return out;
 bad:

@@ -44,8 +44,7 @@ int scram_server_client_first(scram_server *s, const char *msg, size_t len, char
  * server-first-message (malloc'd). For an unknown user pass known = 0 and any
  * salt: the exchange proceeds and fails at step 3, so usernames do not leak. */
 char *scram_server_first(scram_server *s, int known, const uint8_t *salt, size_t salt_len,
-                         unsigned iterations, const uint8_t *stored_key,
-                         const uint8_t *server_key);
+                         unsigned iterations, const uint8_t *stored_key, const uint8_t *server_key);
 /* Step 3: verifies client-final-message. Returns 0 and sets *server_final
  * (malloc'd "v=...") if the proof is right, -1 otherwise (malformed,
  * nonce mismatch, wrong proof, unknown user). */

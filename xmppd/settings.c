@@ -131,8 +131,8 @@ int settings_load(settings *s, config *c)
     char *auth = settings_domain(c, "XMPP_AUTH_DOMAIN", "auth.meet.parley");
     char *guest = settings_domain(c, "XMPP_GUEST_DOMAIN", "guest.meet.parley");
     char *hid_default = settings_derived("hidden", domain);
-    const char *hkey = config_get(c, "XMPP_HIDDEN_DOMAIN") ? "XMPP_HIDDEN_DOMAIN"
-                                                           : "XMPP_RECORDER_DOMAIN";
+    const char *hkey =
+        config_get(c, "XMPP_HIDDEN_DOMAIN") ? "XMPP_HIDDEN_DOMAIN" : "XMPP_RECORDER_DOMAIN";
     char *hidden = settings_domain(c, hkey, hid_default);
     free(hid_default);
     char *muc_default = settings_derived("muc", domain);

@@ -21,16 +21,11 @@ static const char *stanza_error_type_for(const char *cond)
     static const struct {
         const char *cond, *type;
     } map[] = {
-        {"bad-request", "modify"},
-        {"jid-malformed", "modify"},
-        {"not-acceptable", "modify"},
-        {"policy-violation", "modify"},
-        {"not-authorized", "auth"},
-        {"forbidden", "auth"},
-        {"registration-required", "auth"},
-        {"subscription-required", "auth"},
-        {"internal-server-error", "wait"},
-        {"resource-constraint", "wait"},
+        {"bad-request", "modify"},         {"jid-malformed", "modify"},
+        {"not-acceptable", "modify"},      {"policy-violation", "modify"},
+        {"not-authorized", "auth"},        {"forbidden", "auth"},
+        {"registration-required", "auth"}, {"subscription-required", "auth"},
+        {"internal-server-error", "wait"}, {"resource-constraint", "wait"},
         {"remote-server-timeout", "wait"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)

@@ -252,8 +252,7 @@ static void roster_row(sqlite3_stmt *s, roster_item *it)
     }
 }
 
-int store_roster_load(store *st, const char *host, const char *user, roster_item **items,
-                      size_t *n)
+int store_roster_load(store *st, const char *host, const char *user, roster_item **items, size_t *n)
 {
     *items = NULL;
     *n = 0;
@@ -312,8 +311,7 @@ int store_roster_delete(store *st, const char *host, const char *user, const cha
 
 int store_roster_clear(store *st, const char *host, const char *user)
 {
-    return store_exec(st, store_bind(st, Q_ROSTER_CLEAR, 2, host, user, NULL), "roster clear") <
-                   0
+    return store_exec(st, store_bind(st, Q_ROSTER_CLEAR, 2, host, user, NULL), "roster clear") < 0
                ? -1
                : 0;
 }
@@ -327,8 +325,8 @@ int store_pending_add(store *st, const char *host, const char *user, const char 
 
 int store_pending_remove(store *st, const char *host, const char *user, const char *contact)
 {
-    return store_exec(st, store_bind(st, Q_PEND_REMOVE, 3, host, user, contact),
-                      "pending remove") < 0
+    return store_exec(st, store_bind(st, Q_PEND_REMOVE, 3, host, user, contact), "pending remove") <
+                   0
                ? -1
                : 0;
 }
@@ -389,9 +387,8 @@ const char *roster_sub_name(roster_sub s)
 
 int store_muc_put(store *st, const char *service, const char *room, const char *config)
 {
-    return store_exec(st, store_bind(st, Q_MUC_PUT, 3, service, room, config), "muc put") < 0
-               ? -1
-               : 0;
+    return store_exec(st, store_bind(st, Q_MUC_PUT, 3, service, room, config), "muc put") < 0 ? -1
+                                                                                              : 0;
 }
 
 int store_muc_delete(store *st, const char *service, const char *room)
@@ -409,8 +406,7 @@ int store_muc_affs_clear(store *st, const char *service, const char *room)
                : 0;
 }
 
-int store_muc_aff_put(store *st, const char *service, const char *room, const char *jid,
-                      int aff)
+int store_muc_aff_put(store *st, const char *service, const char *room, const char *jid, int aff)
 {
     sqlite3_stmt *s = store_bind(st, Q_MUC_AFF_PUT, 3, service, room, jid);
     sqlite3_bind_int(s, 4, aff);
@@ -442,8 +438,7 @@ static int store_rows2(store *st, sqlite3_stmt *s, const char *what,
 int store_muc_load(store *st, const char *service,
                    void (*fn)(void *ud, const char *room, const char *config), void *ud)
 {
-    return store_rows2(st, store_bind(st, Q_MUC_LOAD, 1, service, NULL, NULL), "muc load", fn,
-                       ud);
+    return store_rows2(st, store_bind(st, Q_MUC_LOAD, 1, service, NULL, NULL), "muc load", fn, ud);
 }
 
 int store_muc_affs_load(store *st, const char *service, const char *room,

@@ -36,9 +36,9 @@ typedef struct xmppd {
     struct evconnlistener *comp_listener; /* NULL when XMPP_COMPONENT_PORT=0 */
     conn *conns; /* every live connection, doubly linked through conn->next/prev */
     int nconns;
-    hmap sessions;      /* bare JID -> user_sessions (router.c) */
-    hmap login_buckets; /* IP -> ratelimit bucket (ratelimit.c) */
-    hmap components;    /* domain -> connected component conn (component.c) */
+    hmap sessions;       /* bare JID -> user_sessions (router.c) */
+    hmap login_buckets;  /* IP -> ratelimit bucket (ratelimit.c) */
+    hmap components;     /* domain -> connected component conn (component.c) */
     muc_service *muc[2]; /* conference and brewery services (muc.c) */
     struct event *sig_int, *sig_term, *housekeeping;
     xmppd_stats stats;

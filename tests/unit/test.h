@@ -22,7 +22,7 @@ typedef struct test_case {
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);              \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
             exit(1);                                                                               \
         }                                                                                          \
     } while (0)
@@ -46,7 +46,10 @@ typedef struct test_case {
         }                                                                                          \
     } while (0)
 
-#define TEST(name) {#name, name}
+#define TEST(name)                                                                                 \
+    {                                                                                              \
+#name, name                                                                                \
+    }
 
 static inline int test_run_all(const test_case *cases, size_t n, int argc, char **argv)
 {

@@ -94,8 +94,8 @@ static void test_config_int_range(void)
         long want;
         int errors;
     } cases[] = {
-        {"0", 0, 0}, {"65535", 65535, 0}, {"65536", 5222, 1}, {"-1", 5222, 1},
-        {"12x", 5222, 1}, {"", 5222, 0},
+        {"0", 0, 0},     {"65535", 65535, 0}, {"65536", 5222, 1},
+        {"-1", 5222, 1}, {"12x", 5222, 1},    {"", 5222, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         setenv("XMPP_PORT", cases[i].v, 1);
