@@ -41,6 +41,8 @@
  * the piece plus 1 KiB of context. */
 #define XS_PIECE 4096
 #define XS_PIECE_MAX (1 << 30) /* XML_Parse takes an int */
+/* Stanzas up to this size may arrive in any number of pieces. */
+#define XS_TRICKLE_FREE 4096
 /* Text buffers bigger than this are freed after each stanza. */
 #define XS_TEXT_KEEP 256
 
@@ -61,7 +63,9 @@ struct xml_stream {
     sbuf decls;       /* the pending header's declarations, as markup */
     char *replay;     /* synthetic header start tag, once one was seen */
     size_t replay_len;
-    long long fed, mark; /* see the top of the file */
+    long long fed, mark;  /* see the top of the file */
+    long long pass_mark;  /* the mark the pass count below belongs to */
+    unsigned long passes; /* XML_Parse calls since pass_mark */
     xml_node *root, *cur;
     sbuf text; /* character data not yet added to cur */
 };
@@ -232,6 +236,8 @@ static void xml_stream_clear(xml_stream *xs)
     xs->ndecls = 0;
     xs->depth = 0;
     xs->fed = xs->mark = 0;
+    xs->pass_mark = 0;
+    xs->passes = 0;
     xs->restart = false;
     xs->in_cdata = false;
 }
@@ -446,6 +452,8 @@ static void xml_stream_create_parser(xml_stream *xs)
     XML_SetCommentHandler(p, xml_stream_on_comment);
     xs->p = p;
     xs->fed = xs->mark = 0;
+    xs->pass_mark = 0;
+    xs->passes = 0;
     if (!xs->replay)
         return;
     xs->replaying = true;
@@ -488,6 +496,8 @@ static void xml_stream_idle(xml_stream *xs)
     xs->p = NULL;
     sbuf_free(&xs->text);
     xs->fed = xs->mark = 0;
+    xs->pass_mark = 0;
+    xs->passes = 0;
 }
 
 /* Expat detects UTF-16 from the first two bytes of a document (a byte
@@ -531,6 +541,14 @@ xml_stream_error xml_stream_feed(xml_stream *xs, const char *data, size_t len)
             n = piece;
         if (!xs->replay && xs->fed < 2 && xml_stream_utf16(data, n, (size_t)xs->fed)) {
             xs->err = XS_ERR_NOT_WELL_FORMED;
+            break;
+        }
+        if (xs->pass_mark != xs->mark) {
+            xs->pass_mark = xs->mark;
+            xs->passes = 0;
+        }
+        if (buffered > XS_TRICKLE_FREE && ++xs->passes > 64 + buffered / 512) {
+            xs->err = XS_ERR_TRICKLE;
             break;
         }
         enum XML_Status st = XML_Parse(xs->p, data, (int)n, XML_FALSE);
@@ -592,6 +610,8 @@ const char *xml_stream_strerror(xml_stream_error err)
         return "restricted XML (DOCTYPE, entity, processing instruction or comment)";
     case XS_ERR_BAD_NAMESPACE:
         return "first element is not a stream header";
+    case XS_ERR_TRICKLE:
+        return "a large stanza arrived in too many tiny pieces";
     }
     return "unknown error";
 }

@@ -12,7 +12,11 @@
  *  - max_attrs: attributes per element;
  *  - no DOCTYPE, entity declarations, processing instructions or comments
  *    (RFC 6120 section 11.1: restricted XML);
- *  - the first element must be the stream header in XMLNS_STREAM.
+ *  - the first element must be the stream header in XMLNS_STREAM;
+ *  - a stanza over XS_TRICKLE_FREE bytes may take at most 64 + size/512
+ *    parser passes: expat rescans an unfinished token on every pass, so a
+ *    big start tag sent one byte per packet would otherwise cost quadratic
+ *    CPU (seconds per connection).
  *
  * Ownership: the stanza callback takes ownership of the tree it is given; the
  * header node passed to open() is borrowed for the duration of the call.
@@ -52,6 +56,7 @@ typedef enum xml_stream_error {
     XS_ERR_TOO_MANY_ATTRS,  /* max_attrs exceeded -> <policy-violation/> */
     XS_ERR_RESTRICTED,      /* DOCTYPE, entities, PI, comment -> <restricted-xml/> */
     XS_ERR_BAD_NAMESPACE,   /* first element is not a stream header -> <invalid-namespace/> */
+    XS_ERR_TRICKLE,         /* a large stanza in too many tiny reads -> <policy-violation/> */
 } xml_stream_error;
 
 /* Creates a parser; limits and callbacks are copied. Caller frees with
