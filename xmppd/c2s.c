@@ -18,7 +18,7 @@ static void c2s_send_features(conn *c)
 {
     xml_node *f = xml_new("features", XMLNS_STREAM);
     if (!c->authed) {
-        bool tls_possible = c->srv->tls && !c->tls;
+        bool tls_possible = c->srv->tls && !c->tls && c->tr->can_starttls;
         if (tls_possible) {
             xml_node *st = xml_add_child(f, "starttls", XMLNS_TLS);
             if (c->srv->set.require_encryption)
@@ -31,17 +31,14 @@ static void c2s_send_features(conn *c)
         xml_node *s = xml_add_child(f, "session", XMLNS_SESSION);
         xml_add_child(s, "optional", NULL);
     }
+    /* one element, written with the stream: prefix our header declared */
     sbuf b;
     sbuf_init(&b);
-    xml_serialize(f, XMLNS_CLIENT, &b);
-    /* written with the stream: prefix our header declared */
-    conn_send_raw(c, "<stream:features>", 17);
-    for (size_t i = 0; i < f->nchildren; i++) {
-        sbuf_reset(&b);
+    sbuf_adds(&b, "<stream:features>");
+    for (size_t i = 0; i < f->nchildren; i++)
         xml_serialize(f->children[i], XMLNS_CLIENT, &b);
-        conn_send_raw(c, b.data, b.len);
-    }
-    conn_send_raw(c, "</stream:features>", 18);
+    sbuf_adds(&b, "</stream:features>");
+    conn_send_raw(c, b.data, b.len);
     sbuf_free(&b);
     xml_free(f);
 }
@@ -84,7 +81,7 @@ static void c2s_restart(conn *c)
 
 static void c2s_starttls(conn *c)
 {
-    if (c->tls || !c->srv->tls) {
+    if (c->tls || !c->srv->tls || !c->tr->can_starttls) {
         conn_send_raw(c, "<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", 50);
         conn_close(c, NULL, NULL);
         return;

@@ -19,6 +19,8 @@
 static void conn_read_cb(struct bufferevent *bev, void *ud);
 static void conn_event_cb(struct bufferevent *bev, short what, void *ud);
 
+static void conn_event_cb(struct bufferevent *bev, short what, void *ud);
+
 static void conn_xs_open(void *ud, const xml_node *header)
 {
     conn *c = ud;
@@ -90,6 +92,8 @@ static void conn_free(conn *c)
         c->next->prev = c->prev;
     srv->nconns--;
     c->ops->free(c);
+    if (c->tr->free)
+        c->tr->free(c);
     if (c->drain)
         event_free(c->drain);
     if (c->timer)
@@ -102,6 +106,8 @@ static void conn_free(conn *c)
 
 static size_t conn_pending_output(conn *c)
 {
+    if (!c->bev)
+        return 0;
     size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
     struct bufferevent *under = bufferevent_get_underlying(c->bev);
     if (under)
@@ -176,18 +182,17 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *ud)
     evtimer_add(c->timer, &tv);
 }
 
-void conn_accept(xmppd *srv, const conn_ops *ops, evutil_socket_t fd, const struct sockaddr *addr,
-                 int socklen)
+static const conn_transport conn_tcp;
+
+conn *conn_new(xmppd *srv, const conn_ops *ops, const conn_transport *tr, struct bufferevent *bev,
+               const char *ip, bool secure)
 {
     conn *c = xcalloc(1, sizeof *c);
     c->srv = srv;
     c->ops = ops;
-    if (addr->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, c->ip, sizeof c->ip);
-    else if (addr->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, c->ip, sizeof c->ip);
-    else
-        snprintf(c->ip, sizeof c->ip, "unknown");
+    c->tr = tr;
+    c->tls = secure;
+    snprintf(c->ip, sizeof c->ip, "%s", ip);
     random_id(c->stream_id, sizeof c->stream_id - 1);
     conn_update_ctx(c);
     c->next = srv->conns;
@@ -198,26 +203,46 @@ void conn_accept(xmppd *srv, const conn_ops *ops, evutil_socket_t fd, const stru
     srv->stats.connections_total++;
     c->tokens = srv->set.stanza_burst;
     c->tokens_at_ms = now_ms();
-    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    if (!c->bev)
-        fatal("bufferevent_socket_new failed");
-    bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    c->bev = bev;
+    if (bev) {
+        bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+        bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    }
     c->xs = conn_new_parser(c);
     c->timer = evtimer_new(srv->base, conn_timer_cb, c);
     struct timeval tv = {srv->set.auth_timeout_s, 0};
     evtimer_add(c->timer, &tv);
-    log_debug(c->ctx, "connection accepted");
+    log_debug(c->ctx, "%s stream accepted", tr->name);
     if (srv->nconns > srv->set.max_connections) {
         log_warn(c->ctx, "connection limit (%d) reached", srv->set.max_connections);
         conn_close(c, "policy-violation", "too many connections");
     }
+    return c;
+}
+
+void conn_accept(xmppd *srv, const conn_ops *ops, evutil_socket_t fd, const struct sockaddr *addr,
+                 int socklen)
+{
+    char ip[48];
+    if (addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, ip, sizeof ip);
+    else if (addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, ip, sizeof ip);
+    else
+        snprintf(ip, sizeof ip, "unknown");
+    struct bufferevent *bev =
+        bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (!bev)
+        fatal("bufferevent_socket_new failed");
+    conn_new(srv, ops, &conn_tcp, bev, ip, false);
 }
 
 /* True (and c is being dropped) if len more bytes would exceed the send
  * buffer limit: a reader that does not keep up is disconnected. */
 static bool conn_over_limit(conn *c, size_t len)
 {
+    if (!c->bev)
+        return false;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     if (evbuffer_get_length(out) + len <= c->srv->set.max_send_buffer)
         return false;
@@ -230,25 +255,23 @@ static bool conn_over_limit(conn *c, size_t len)
     return true;
 }
 
-void conn_send_raw(conn *c, const char *data, size_t len)
+void conn_write(conn *c, const void *data, size_t len)
 {
-    if (c->dead || conn_over_limit(c, len))
+    if (c->dead || !c->bev || conn_over_limit(c, len))
         return;
     evbuffer_add(bufferevent_get_output(c->bev), data, len);
 }
 
+void conn_send_raw(conn *c, const char *data, size_t len)
+{
+    struct iovec v = {(void *)data, len};
+    conn_send_iov(c, &v, 1);
+}
+
 void conn_send_iov(conn *c, const struct iovec *v, int n)
 {
-    if (c->dead)
-        return;
-    size_t total = 0;
-    for (int i = 0; i < n; i++)
-        total += v[i].iov_len;
-    if (conn_over_limit(c, total))
-        return;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    for (int i = 0; i < n; i++)
-        evbuffer_add(out, v[i].iov_base, v[i].iov_len);
+    if (!c->dead)
+        c->tr->element(c, v, n);
 }
 
 void conn_send_node(conn *c, const xml_node *node)
@@ -266,19 +289,13 @@ void conn_send_header(conn *c)
     if (c->header_sent)
         return;
     c->header_sent = true;
-    sbuf b;
-    sbuf_init(&b);
-    sbuf_printf(&b,
-                "<?xml version='1.0'?><stream:stream xmlns='%s' "
-                "xmlns:stream='http://etherx.jabber.org/streams' id='%s' from='",
-                c->ops->stream_ns, c->stream_id);
-    const char *from = c->component ? c->component
-                       : c->vh      ? c->vh->domain
-                                    : c->srv->set.vhosts[0].domain;
-    sbuf_add_xml_escaped(&b, from, strlen(from));
-    sbuf_adds(&b, "' version='1.0' xml:lang='en'>");
-    conn_send_raw(c, b.data, b.len);
-    sbuf_free(&b);
+    c->tr->open(c);
+}
+
+/* The domain our stream header speaks for. */
+static const char *conn_from(const conn *c)
+{
+    return c->component ? c->component : c->vh ? c->vh->domain : c->srv->set.vhosts[0].domain;
 }
 
 void conn_starttls(conn *c)
@@ -329,28 +346,87 @@ static const char *conn_xs_condition(xml_stream_error e)
     }
 }
 
+xml_stream_error conn_feed(conn *c, const char *data, size_t len)
+{
+    xml_stream_error err = xml_stream_feed(c->xs, data, len);
+    if (err != XS_OK && !c->closing) {
+        log_info(c->ctx, "bad XML: %s", xml_stream_strerror(err));
+        conn_close(c, conn_xs_condition(err), xml_stream_strerror(err));
+    }
+    return err;
+}
+
 static void conn_read_cb(struct bufferevent *bev, void *ud)
 {
     conn *c = ud;
+    if (!c->closing)
+        c->tr->readable(c);
+    if (c->closing && c->bev) {
+        struct evbuffer *in = bufferevent_get_input(c->bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
+    }
+}
+
+/* ---- the plain TCP transport (with STARTTLS) ---- */
+
+static void conn_tcp_readable(conn *c)
+{
+    struct bufferevent *bev = c->bev;
     struct evbuffer *in = bufferevent_get_input(bev);
     while (!c->closing && evbuffer_get_length(in) > 0) {
         struct evbuffer_iovec v;
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
             break;
-        xml_stream_error err = xml_stream_feed(c->xs, v.iov_base, v.iov_len);
+        conn_feed(c, v.iov_base, v.iov_len);
         evbuffer_drain(in, v.iov_len);
-        if (err != XS_OK && !c->closing) {
-            log_info(c->ctx, "bad XML: %s", xml_stream_strerror(err));
-            conn_close(c, conn_xs_condition(err), xml_stream_strerror(err));
-        }
         if (c->want_starttls && !c->closing)
             conn_do_starttls(c);
         if (c->want_starttls || bev != c->bev)
             break; /* the socket changed hands: continue in the TLS callbacks */
     }
-    if (c->closing)
-        evbuffer_drain(in, evbuffer_get_length(in));
 }
+
+static void conn_tcp_element(conn *c, const struct iovec *v, int n)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += v[i].iov_len;
+    if (c->dead || conn_over_limit(c, total))
+        return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    for (int i = 0; i < n; i++)
+        evbuffer_add(out, v[i].iov_base, v[i].iov_len);
+}
+
+static void conn_tcp_open(conn *c)
+{
+    sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b,
+                "<?xml version='1.0'?><stream:stream xmlns='%s' "
+                "xmlns:stream='http://etherx.jabber.org/streams' id='%s' from='",
+                c->ops->stream_ns, c->stream_id);
+    const char *from = conn_from(c);
+    sbuf_add_xml_escaped(&b, from, strlen(from));
+    sbuf_adds(&b, "' version='1.0' xml:lang='en'>");
+    conn_write(c, b.data, b.len);
+    sbuf_free(&b);
+}
+
+static void conn_tcp_end(conn *c)
+{
+    conn_write(c, "</stream:stream>", 16);
+}
+
+static const conn_transport conn_tcp = {
+    .name = "tcp",
+    .can_starttls = true,
+    .readable = conn_tcp_readable,
+    .element = conn_tcp_element,
+    .open = conn_tcp_open,
+    .end = conn_tcp_end,
+    .free = NULL,
+};
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *ud)
 {
@@ -390,9 +466,10 @@ void conn_close(conn *c, const char *cond, const char *text)
         log_info(c->ctx, "stream error: %s%s%s", cond, text ? ": " : "", text ? text : "");
     }
     if (c->header_sent)
-        conn_send_raw(c, "</stream:stream>", 16);
+        c->tr->end(c);
     c->closing = true;
-    bufferevent_disable(c->bev, EV_READ);
+    if (c->bev)
+        bufferevent_disable(c->bev, EV_READ);
     c->ops->session_end(c);
     c->close_deadline_ms = now_ms() + (c->dead ? 0 : CONN_LINGER_MS);
     /* free from the timer: never inside our own callback */

@@ -28,6 +28,19 @@ typedef enum conn_state {
 
 typedef struct sasl_exchange sasl_exchange;
 
+/* How a stream travels: plain TCP (with STARTTLS), WebSocket (RFC 7395
+ * framing), BOSH. Everything conn.c and the stream kinds send is one
+ * complete top-level element per element() call; the transport frames it. */
+typedef struct conn_transport {
+    const char *name;
+    bool can_starttls;
+    void (*readable)(conn *c); /* bytes arrived on c->bev: decode, conn_feed() */
+    void (*element)(conn *c, const struct iovec *v, int n);
+    void (*open)(conn *c); /* our stream header */
+    void (*end)(conn *c);  /* the end of our stream */
+    void (*free)(conn *c); /* frees tr_state; NULL if none */
+} conn_transport;
+
 /* What a kind of stream (client, component) does with its connection:
  * a small table of functions conn.c calls. */
 typedef struct conn_ops {
@@ -42,6 +55,8 @@ typedef struct conn_ops {
 struct conn {
     xmppd *srv;
     const conn_ops *ops;
+    const conn_transport *tr;
+    void *tr_state;    /* the transport's */
     conn *next, *prev; /* srv->conns */
     struct bufferevent *bev;
     xml_stream *xs;
@@ -85,10 +100,20 @@ struct conn {
     long long tokens_at_ms;
 };
 
-/* Accepts fd from a listener for a stream of the given kind. Takes
- * ownership of fd. */
+/* Accepts fd from a listener for a stream of the given kind over TCP.
+ * Takes ownership of fd. */
 void conn_accept(xmppd *srv, const conn_ops *ops, evutil_socket_t fd, const struct sockaddr *addr,
                  int socklen);
+/* A stream over another transport on an existing bufferevent (taken over;
+ * may be NULL for transports without a socket of their own). secure: the
+ * transport is encrypted or comes from a trusted proxy. */
+conn *conn_new(xmppd *srv, const conn_ops *ops, const conn_transport *tr, struct bufferevent *bev,
+               const char *ip, bool secure);
+/* For transports: hands decoded stream bytes to the parser; closes the
+ * stream with the right error on bad XML. Returns the parser's result. */
+xml_stream_error conn_feed(conn *c, const char *data, size_t len);
+/* For transports: raw bytes to the socket (with the send buffer limit). */
+void conn_write(conn *c, const void *data, size_t len);
 /* Queues bytes / a serialized element (written with parent ns jabber:client).
  * A reader that lets more than max_send_buffer pile up is dropped. */
 void conn_send_raw(conn *c, const char *data, size_t len);
