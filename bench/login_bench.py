@@ -543,6 +543,7 @@ class Parley(Server):
                     f"XMPP_BIND_ADDRESS={HOST}\n"
                     f"XMPP_PORT={self.port or 5222}\n"
                     "XMPP_COMPONENT_PORT=0\n"
+                    "XMPP_HTTP_PORT=0\n"
                     f"XMPP_DATA_DIR={self.data}\n"
                     "C2S_REQUIRE_ENCRYPTION=false\n"
                     "XMPP_LOGIN_RATE=100000000\n"

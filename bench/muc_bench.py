@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import collections
 import ctypes
+import hashlib
 import os
 import re
 import resource
@@ -67,6 +68,7 @@ class MucParley(lb.Parley):
                     f"XMPP_BIND_ADDRESS={HOST}\n"
                     f"XMPP_PORT={self.port or 5222}\n"
                     "XMPP_COMPONENT_PORT=0\n"
+                    "XMPP_HTTP_PORT=0\n"
                     f"XMPP_DATA_DIR={self.data}\n"
                     "C2S_REQUIRE_ENCRYPTION=false\n"
                     "XMPP_LOGIN_RATE=100000000\n"
@@ -567,6 +569,13 @@ def med(vals):
 
 def report(results, servers, args):
     names = [s.name for s in servers]
+    if not args.skip_fanout:
+        report_fanout(results, names, args)
+    if args.storm > 0:
+        report_storm(results, names, args)
+
+
+def report_fanout(results, names, args):
     log("")
     log(f"== fan-out: medians over valid rounds ({args.occupants} occupants, {args.senders} senders, "
         f"{args.duration:g} s per step)")
@@ -619,13 +628,17 @@ def report(results, servers, args):
         else:
             log("  no step that both servers handled without loss: no ratio")
     if "parley" in names:
-        best = [table[("parley", r)] for r in args.rates if ("parley", r) in table]
+        best = [(r, table[("parley", r)]) for r in args.rates if ("parley", r) in table]
         if best:
-            top = max(best, key=lambda m: m["per_cpu"] or 0)
-            log(f"  parley best deliveries per CPU-second: {f(top['per_cpu'])} "
-                f"(issue: Prosody ~10k here, target 10x = 100k: "
-                + ("met" if (top['per_cpu'] or 0) >= 100000 else "NOT met") + ")")
+            r, top = max(best, key=lambda rm: rm[1]["per_cpu"] or 0)
+            log(f"  parley best deliveries per CPU-second: {f(top['per_cpu'])} at {r} msg/s; against the "
+                "issue's Prosody reference (~10k, 10x = 100k): "
+                + ("met" if (top['per_cpu'] or 0) >= 100000 else "NOT met")
+                + " (the same-run, same-step ratio above is the fair comparison)")
 
+
+
+def report_storm(results, names, args):
     log("")
     log(f"== join storm: medians over valid rounds ({args.storm} occupants into one room)")
     log(f"  {'server':8s} {'own presence s':>15s} {'median client s':>16s} {'all presence s':>15s} "
@@ -742,6 +755,16 @@ def main():
             p = MucParley(root, args.build_dir)
             if not os.access(p.xmppd, os.X_OK):
                 sys.exit(f"{p.xmppd} not found: build parley (see bench/README.md) or set PARLEY_BUILD_DIR")
+            # run a private copy: a rebuild of the build tree during the run
+            # must not mix two binaries within one benchmark
+            st = os.stat(p.xmppd)
+            snap = os.path.join(root, "xmppd-snapshot")
+            shutil.copy2(p.xmppd, snap)
+            with open(snap, "rb") as fh:
+                digest = hashlib.sha256(fh.read()).hexdigest()[:12]
+            snap_note = (f"{p.xmppd} (mtime {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(st.st_mtime))}, "
+                         f"sha256 {digest}), run from a copy")
+            p.xmppd = snap
             servers.append(p)
         if args.only in (None, "prosody"):
             if not shutil.which("prosody"):
@@ -752,7 +775,7 @@ def main():
         log("parley/Prosody MUC benchmark")
         log(f"  {pin_note}; RLIMIT_NOFILE {nofile}; clock ticks {CLK_TCK}/s; loopback {HOST}, no TLS")
         for s in servers:
-            log(f"  {s.name}: {s.version()}  ({s.argv()[0]})")
+            log(f"  {s.name}: {s.version()}  ({snap_note if s.name == 'parley' else s.argv()[0]})")
         log(f"  fan-out: {args.occupants} occupants, {args.senders} senders, steps {args.rates} msg/s, "
             f"{args.duration:g} s each (drain bound {args.drain:g} s); join storm: {args.storm} occupants")
         log(f"  order per round: fan-out " + " ".join(s.name for s in servers)

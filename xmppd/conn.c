@@ -94,6 +94,7 @@ static void conn_free(conn *c)
     c->ops->free(c);
     if (c->tr->free)
         c->tr->free(c);
+    free(c->token);
     if (c->drain)
         event_free(c->drain);
     if (c->timer)
@@ -204,6 +205,8 @@ conn *conn_new(xmppd *srv, const conn_ops *ops, const conn_transport *tr, struct
     c->tokens = srv->set.stanza_burst;
     c->tokens_at_ms = now_ms();
     c->bev = bev;
+    if (tr->init)
+        tr->init(c);
     if (bev) {
         bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
         bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -421,6 +424,7 @@ static void conn_tcp_end(conn *c)
 static const conn_transport conn_tcp = {
     .name = "tcp",
     .can_starttls = true,
+    .init = NULL,
     .readable = conn_tcp_readable,
     .element = conn_tcp_element,
     .open = conn_tcp_open,

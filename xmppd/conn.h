@@ -34,6 +34,7 @@ typedef struct sasl_exchange sasl_exchange;
 typedef struct conn_transport {
     const char *name;
     bool can_starttls;
+    void (*init)(conn *c);     /* sets up tr_state; NULL if none */
     void (*readable)(conn *c); /* bytes arrived on c->bev: decode, conn_feed() */
     void (*element)(conn *c, const struct iovec *v, int n);
     void (*open)(conn *c); /* our stream header */
@@ -79,6 +80,8 @@ struct conn {
     /* SASL (sasl.c) */
     sasl_exchange *sasl;
     int sasl_failures;
+
+    char *token; /* the ?token= of a WebSocket or BOSH URL, for token auth */
 
     /* a component's domain (component.c), set once its handshake passed */
     char *component;

@@ -4,6 +4,7 @@
 #include "c2s.h"
 #include "component.h"
 #include "conn.h"
+#include "httpd.h"
 #include "log.h"
 #include "muc.h"
 #include "parley_version.h"
@@ -197,6 +198,8 @@ int main(int argc, char **argv)
         if (!srv.comp_listener)
             return 1;
     }
+    if (httpd_start(&srv) != 0)
+        return 1;
     srv.sig_int = evsignal_new(srv.base, SIGINT, main_stop_cb, &srv);
     srv.sig_term = evsignal_new(srv.base, SIGTERM, main_stop_cb, &srv);
     evsignal_add(srv.sig_int, NULL);
@@ -216,15 +219,17 @@ int main(int argc, char **argv)
     }
     log_info(NULL,
              "xmppd ready: c2s on %s:%d (STARTTLS %s), components on %s:%d (%zu configured), "
-             "database %s, domains %s",
+             "http on %s:%d%s, database %s, domains %s",
              srv.set.bind_address, srv.set.port,
              srv.tls ? (srv.set.require_encryption ? "required" : "offered") : "off",
              srv.set.component_bind_address, srv.set.component_port, srv.set.ncomponents,
+             srv.set.http_bind_address, srv.set.http_port, srv.set.http_tls ? " (TLS)" : "",
              srv.set.db_path, domains);
 
     event_base_dispatch(srv.base);
 
     conn_free_all(&srv);
+    httpd_stop(&srv);
     evconnlistener_free(srv.c2s_listener);
     if (srv.comp_listener)
         evconnlistener_free(srv.comp_listener);

@@ -38,6 +38,12 @@ const config_key xmppd_config_keys[] = {
     {"XMPP_COMPONENT_PORT", "5347", "component (XEP-0114) port; 0 turns it off"},
     {"XMPP_COMPONENT_SECRETS", NULL, "DOMAIN=SECRET[,DOMAIN=SECRET...] for components"},
     {"JICOFO_COMPONENT_SECRET", NULL, "secret of the focus component focus.XMPP_DOMAIN"},
+    {"XMPP_HTTP_BIND_ADDRESS", "0.0.0.0", "address the HTTP listener binds"},
+    {"XMPP_HTTP_PORT", "5280", "HTTP port (WebSocket, BOSH, web client, health); 0 turns it off"},
+    {"XMPP_HTTP_TLS", "false", "serve HTTPS on XMPP_HTTP_PORT with XMPP_TLS_CERT/KEY"},
+    {"XMPP_WEB_ROOT", NULL, "directory of the browser client's static files"},
+    {"XMPP_TRUSTED_PROXIES", "127.0.0.1 ::1",
+     "proxies whose requests count as secure and whose X-Forwarded-For is believed"},
     {"MUC_RESTRICT_ROOM_CREATION", "true", "only the focus and AUTH accounts create rooms"},
     {"MUC_HISTORY_LENGTH", "20", "groupchat messages kept per room"},
     {"MUC_MAX_OCCUPANTS", "1000", "occupants per room unless the room sets maxusers"},
@@ -187,6 +193,17 @@ int settings_load(settings *s, config *c)
     s->stanza_burst = (int)config_get_int(c, "XMPP_STANZA_BURST", 1, 100000000, 1000);
     s->max_send_buffer =
         (size_t)config_get_int(c, "XMPP_MAX_SEND_BUFFER", 65536, 1L << 30, 16777216);
+    s->http_bind_address = xstrdup(config_get(c, "XMPP_HTTP_BIND_ADDRESS"));
+    s->http_port = (int)config_get_int(c, "XMPP_HTTP_PORT", 0, 65535, 5280);
+    s->http_tls = config_get_bool(c, "XMPP_HTTP_TLS", false);
+    if (s->http_tls && !s->tls_cert)
+        config_error(c, "XMPP_HTTP_TLS is on but XMPP_TLS_CERT is not set");
+    const char *wr = config_get(c, "XMPP_WEB_ROOT");
+    s->web_root = wr && *wr ? xstrdup(wr) : NULL;
+    if (s->web_root && access(s->web_root, R_OK | X_OK) != 0)
+        config_error(c, "XMPP_WEB_ROOT: cannot read directory %s", s->web_root);
+    const char *tp = config_get(c, "XMPP_TRUSTED_PROXIES");
+    s->trusted_proxies = xstrdup(tp ? tp : "");
     s->muc_restrict_creation = config_get_bool(c, "MUC_RESTRICT_ROOM_CREATION", true);
     s->muc_history_length = (int)config_get_int(c, "MUC_HISTORY_LENGTH", 0, 1000, 20);
     s->muc_max_occupants = (int)config_get_int(c, "MUC_MAX_OCCUPANTS", 1, 100000, 1000);
@@ -213,6 +230,9 @@ void settings_clear(settings *s)
         free(s->components[i].secret);
     }
     free(s->component_bind_address);
+    free(s->http_bind_address);
+    free(s->web_root);
+    free(s->trusted_proxies);
     free(s->bind_address);
     free(s->data_dir);
     free(s->db_path);

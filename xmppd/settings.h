@@ -50,6 +50,9 @@ typedef struct settings {
     int stanza_rate, stanza_burst;
     size_t max_send_buffer;
     int log_level;
+    char *http_bind_address, *web_root, *trusted_proxies;
+    int http_port;
+    bool http_tls;
     bool muc_restrict_creation;
     int muc_history_length, muc_max_occupants, muc_max_rooms;
 } settings;

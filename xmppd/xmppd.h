@@ -19,6 +19,7 @@
 
 typedef struct conn conn;
 typedef struct muc_service muc_service;
+typedef struct http_server http_server;
 
 typedef struct xmppd_stats {
     unsigned long long stanzas_in, stanzas_out;
@@ -40,6 +41,7 @@ typedef struct xmppd {
     hmap login_buckets;  /* IP -> ratelimit bucket (ratelimit.c) */
     hmap components;     /* domain -> connected component conn (component.c) */
     muc_service *muc[2]; /* conference and brewery services (muc.c) */
+    http_server *http;   /* the HTTP listener (httpd.c), NULL when off */
     struct event *sig_int, *sig_term, *housekeeping;
     xmppd_stats stats;
     uint8_t scram_secret[16]; /* keys the fake SCRAM salt of unknown users */

@@ -143,10 +143,12 @@ class Server:
         self.cert, self.key = make_cert(tmpdir)
         self.port = free_port()
         self.component_port = free_port()
+        self.http_port = free_port()
         self.config = dict(DEFAULTS)
         self.config.update({
             'XMPP_PORT': str(self.port),
             'XMPP_COMPONENT_PORT': str(self.component_port),
+            'XMPP_HTTP_PORT': str(self.http_port),
             'XMPP_DATA_DIR': self.data_dir,
             'XMPP_TLS_CERT': self.cert,
             'XMPP_TLS_KEY': self.key,

@@ -20,7 +20,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 
 async def run_up(state, port):
     env = dict(os.environ, PARLEY_STATE_DIR=state, XMPP_PORT=str(port),
-               XMPP_COMPONENT_PORT=str(free_port()),
+               XMPP_COMPONENT_PORT=str(free_port()), XMPP_HTTP_PORT=str(free_port()),
                XMPP_BIND_ADDRESS='127.0.0.1', XMPP_LOGIN_RATE='1000')
     # make up = scripts/up.sh; run it in its own process group like a terminal would
     proc = await asyncio.create_subprocess_exec(

@@ -1,0 +1,319 @@
+#include "websocket.h"
+#include "c2s.h"
+#include "conn.h"
+#include "log.h"
+#include "util.h"
+
+#include <event2/buffer.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <wslay/wslay.h>
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+typedef struct ws_state {
+    wslay_event_context_ptr ctx;
+    conn *c;
+} ws_state;
+
+static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+                          void *ud)
+{
+    conn *c = ud;
+    int n = evbuffer_remove(bufferevent_get_input(c->bev), buf, len);
+    if (n <= 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    return n;
+}
+
+static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+                          void *ud)
+{
+    conn_write(ud, data, len);
+    return (ssize_t)len;
+}
+
+static void ws_flush(conn *c)
+{
+    ws_state *w = c->tr_state;
+    wslay_event_send(w->ctx);
+}
+
+static void ws_queue_text(conn *c, const char *text, size_t len)
+{
+    ws_state *w = c->tr_state;
+    struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, len};
+    wslay_event_queue_msg(w->ctx, &m); /* copies */
+    ws_flush(c);
+}
+
+/* Turns <open to='..' version='..'/> into the stream header the parser
+ * expects. The message is at most max_stanza bytes (wslay enforces it); the
+ * values found are escaped again, and the parser checks the rest. */
+static void ws_open(conn *c, const char *msg, size_t len)
+{
+    sbuf b;
+    sbuf_init(&b);
+    const char *to = NULL, *version = NULL;
+    char *tov = NULL, *verv = NULL;
+    /* small, bounded attribute scan: <open ... to='X' ... version='Y' .../> */
+    for (size_t i = 0; i + 4 < len; i++) {
+        const char *names[2] = {"to=", "version="};
+        char **vals[2] = {&tov, &verv};
+        for (int k = 0; k < 2; k++) {
+            size_t nl = strlen(names[k]);
+            if ((i == 0 || msg[i - 1] == ' ' || msg[i - 1] == '\t' || msg[i - 1] == '\n') &&
+                i + nl < len && strncmp(msg + i, names[k], nl) == 0 &&
+                (msg[i + nl] == '\'' || msg[i + nl] == '"') && !*vals[k]) {
+                char q = msg[i + nl];
+                const char *v = msg + i + nl + 1;
+                const char *e = memchr(v, q, len - (size_t)(v - msg));
+                if (e)
+                    *vals[k] = xstrndup(v, (size_t)(e - v));
+            }
+        }
+    }
+    to = tov;
+    version = verv;
+    sbuf_adds(&b, "<stream:stream xmlns='jabber:client' "
+                  "xmlns:stream='http://etherx.jabber.org/streams'");
+    if (to) {
+        sbuf_adds(&b, " to='");
+        sbuf_add_xml_escaped(&b, to, strlen(to));
+        sbuf_addc(&b, '\'');
+    }
+    if (version) {
+        sbuf_adds(&b, " version='");
+        sbuf_add_xml_escaped(&b, version, strlen(version));
+        sbuf_addc(&b, '\'');
+    }
+    sbuf_addc(&b, '>');
+    free(tov);
+    free(verv);
+    conn_feed(c, b.data, b.len);
+    sbuf_free(&b);
+}
+
+static bool ws_starts(const char *msg, size_t len, const char *tag)
+{
+    size_t n = strlen(tag);
+    return len > n && strncmp(msg, tag, n) == 0 &&
+           (msg[n] == ' ' || msg[n] == '/' || msg[n] == '>' || msg[n] == '\t' || msg[n] == '\n');
+}
+
+static void ws_message(conn *c, const char *msg, size_t len)
+{
+    while (len && (*msg == ' ' || *msg == '\n' || *msg == '\r' || *msg == '\t'))
+        msg++, len--;
+    if (len == 0)
+        return; /* whitespace keepalive */
+    if (ws_starts(msg, len, "<open")) {
+        if (!memmem(msg, len, XMLNS_FRAMING, strlen(XMLNS_FRAMING))) {
+            conn_close(c, "invalid-namespace", "open must be in " XMLNS_FRAMING);
+            return;
+        }
+        ws_open(c, msg, len);
+    } else if (ws_starts(msg, len, "<close")) {
+        log_debug(c->ctx, "client closed the WebSocket stream");
+        conn_close(c, NULL, NULL);
+    } else {
+        conn_feed(c, msg, len);
+    }
+}
+
+static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+                      void *ud)
+{
+    conn *c = ud;
+    if (c->closing)
+        return;
+    if (arg->opcode == WSLAY_TEXT_FRAME) {
+        ws_message(c, (const char *)arg->msg, arg->msg_length);
+    } else if (arg->opcode == WSLAY_BINARY_FRAME) {
+        log_info(c->ctx, "WebSocket binary frame refused");
+        conn_close(c, "unsupported-stanza-type", "text frames only");
+        wslay_event_queue_close(ctx, WSLAY_CODE_UNSUPPORTED_DATA, NULL, 0);
+    } else if (arg->opcode == WSLAY_CONNECTION_CLOSE) {
+        conn_close(c, NULL, NULL);
+    }
+}
+
+static void ws_init(conn *c)
+{
+    ws_state *w = xcalloc(1, sizeof *w);
+    w->c = c;
+    static const struct wslay_event_callbacks cbs = {ws_recv_cb, ws_send_cb, NULL,     NULL,
+                                                     NULL,       NULL,       ws_msg_cb};
+    if (wslay_event_context_server_init(&w->ctx, &cbs, c) != 0)
+        fatal("wslay_event_context_server_init failed");
+    wslay_event_config_set_max_recv_msg_length(w->ctx, c->srv->set.max_stanza);
+    c->tr_state = w;
+}
+
+static void ws_readable(conn *c)
+{
+    ws_state *w = c->tr_state;
+    if (wslay_event_recv(w->ctx) != 0 && !c->closing) {
+        log_info(c->ctx, "WebSocket protocol error");
+        c->dead = true;
+    }
+    ws_flush(c);
+    if (!c->closing &&
+        (c->dead || (!wslay_event_want_read(w->ctx) && !wslay_event_want_write(w->ctx)))) {
+        /* wslay refused the peer (unmasked or oversized frame, bad close) */
+        log_info(c->ctx, "WebSocket closed: %s", c->dead ? "protocol error" : "peer closed");
+        c->dead = false;
+        conn_close(c, NULL, NULL);
+    }
+}
+
+/* One element as one message: each message must stand alone as XML, so
+ * the namespaces the stream header would have declared are added. */
+static void ws_element(conn *c, const struct iovec *v, int n)
+{
+    sbuf b;
+    sbuf_init(&b);
+    for (int i = 0; i < n; i++)
+        sbuf_add(&b, v[i].iov_base, v[i].iov_len);
+    size_t name_end = 1;
+    while (name_end < b.len && b.data[name_end] != ' ' && b.data[name_end] != '>' &&
+           b.data[name_end] != '/')
+        name_end++;
+    const char *tag_end = memchr(b.data, '>', b.len);
+    size_t tag_len = tag_end ? (size_t)(tag_end - b.data) : b.len;
+    const char *decl = NULL;
+    if (b.len > 8 && strncmp(b.data, "<stream:", 8) == 0)
+        decl = " xmlns:stream='http://etherx.jabber.org/streams'";
+    else if (!memmem(b.data, tag_len, " xmlns=", 7))
+        decl = " xmlns='jabber:client'";
+    if (decl) {
+        sbuf out;
+        sbuf_init(&out);
+        sbuf_add(&out, b.data, name_end);
+        sbuf_adds(&out, decl);
+        sbuf_add(&out, b.data + name_end, b.len - name_end);
+        ws_queue_text(c, out.data, out.len);
+        sbuf_free(&out);
+    } else {
+        ws_queue_text(c, b.data, b.len);
+    }
+    sbuf_free(&b);
+}
+
+static void ws_open_out(conn *c)
+{
+    sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b, "<open xmlns='" XMLNS_FRAMING "' id='%s' from='", c->stream_id);
+    const char *from = c->vh ? c->vh->domain : c->srv->set.vhosts[0].domain;
+    sbuf_add_xml_escaped(&b, from, strlen(from));
+    sbuf_adds(&b, "' version='1.0' xml:lang='en'/>");
+    ws_queue_text(c, b.data, b.len);
+    sbuf_free(&b);
+}
+
+static void ws_end(conn *c)
+{
+    ws_state *w = c->tr_state;
+    static const char close_el[] = "<close xmlns='" XMLNS_FRAMING "'/>";
+    ws_queue_text(c, close_el, sizeof close_el - 1);
+    wslay_event_queue_close(w->ctx, WSLAY_CODE_NORMAL_CLOSURE, NULL, 0);
+    ws_flush(c);
+}
+
+static void ws_free(conn *c)
+{
+    ws_state *w = c->tr_state;
+    if (!w)
+        return;
+    wslay_event_context_free(w->ctx);
+    free(w);
+    c->tr_state = NULL;
+}
+
+static const conn_transport ws_transport = {
+    .name = "websocket",
+    .can_starttls = false,
+    .init = ws_init,
+    .readable = ws_readable,
+    .element = ws_element,
+    .open = ws_open_out,
+    .end = ws_end,
+    .free = ws_free,
+};
+
+/* True if the comma-separated header value list contains token. */
+static bool ws_list_has(const char *list, const char *token)
+{
+    size_t tl = strlen(token);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+            t--;
+        if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0)
+            return true;
+        p = e;
+    }
+    return false;
+}
+
+void websocket_upgrade(xmppd *srv, http_request *req, const char *ip, bool secure)
+{
+    const char *upgrade = http_header_get(req, "upgrade");
+    const char *connection = http_header_get(req, "connection");
+    const char *key = http_header_get(req, "sec-websocket-key");
+    const char *version = http_header_get(req, "sec-websocket-version");
+    const char *proto = http_header_get(req, "sec-websocket-protocol");
+    static const char need[] = "This is an XMPP WebSocket endpoint (RFC 7395)\n";
+    if (strcmp(req->method, "GET") != 0 || !upgrade || strcasecmp(upgrade, "websocket") != 0 ||
+        !connection || !ws_list_has(connection, "upgrade")) {
+        http_respond(req, 426, "text/plain", need, sizeof need - 1,
+                     "Upgrade: websocket\r\nConnection: Upgrade\r\n");
+        return;
+    }
+    size_t keylen = 0;
+    unsigned char *raw = key ? base64_decode(key, strlen(key), &keylen) : NULL;
+    free(raw);
+    if (!key || keylen != 16 || !version || strcmp(version, "13") != 0) {
+        static const char bad[] = "bad WebSocket handshake\n";
+        http_respond(req, 400, "text/plain", bad, sizeof bad - 1, "Sec-WebSocket-Version: 13\r\n");
+        return;
+    }
+    if (!proto || !ws_list_has(proto, "xmpp")) {
+        static const char bad[] = "the xmpp subprotocol is required\n";
+        http_respond(req, 400, "text/plain", bad, sizeof bad - 1, NULL);
+        return;
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s%s", key, WS_GUID);
+    EVP_Digest(buf, strlen(buf), md, &mdlen, EVP_sha1(), NULL);
+    char *accept = base64_encode(md, mdlen);
+    char *token = http_query_param(req, "token");
+    struct bufferevent *bev = http_take_over(req);
+    sbuf b;
+    sbuf_init(&b);
+    sbuf_printf(&b,
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
+                "Sec-WebSocket-Protocol: xmpp\r\n\r\n",
+                accept);
+    evbuffer_add(bufferevent_get_output(bev), b.data, b.len);
+    sbuf_free(&b);
+    free(accept);
+    conn *c = conn_new(srv, &c2s_ops, &ws_transport, bev, ip, secure);
+    c->token = token;
+    if (!c->closing && evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+        ws_readable(c); /* frames that came with the handshake */
+}
