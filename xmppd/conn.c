@@ -147,6 +147,10 @@ static void conn_drain_cb(evutil_socket_t fd, short what, void *ud)
 static void conn_half_close(conn *c)
 {
     c->half_closed = true;
+    if (!c->bev) { /* no socket of its own (BOSH) */
+        conn_free(c);
+        return;
+    }
     evutil_socket_t fd = bufferevent_getfd(c->bev);
     if (fd < 0 || shutdown(fd, SHUT_WR) != 0) {
         conn_free(c);

@@ -210,7 +210,8 @@ static void http_conn_linger(http_conn *c)
     }
     c->lingering = true;
     shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-    evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+    evbuffer_drain(bufferevent_get_input(c->bev),
+                   evbuffer_get_length(bufferevent_get_input(c->bev)));
     bufferevent_disable(c->bev, EV_WRITE);
     bufferevent_enable(c->bev, EV_READ);
     http_conn_arm(c, HTTP_LINGER_S);
@@ -468,8 +469,8 @@ int http_server_listen(http_server *s, const char *addr, int port, SSL_CTX *tls)
     http_listener *hl = xcalloc(1, sizeof *hl);
     hl->srv = s;
     hl->tls = tls;
-    hl->l = evconnlistener_new_bind(s->base, http_accept_cb, hl, flags, -1,
-                                    (struct sockaddr *)&ss, (int)len);
+    hl->l = evconnlistener_new_bind(s->base, http_accept_cb, hl, flags, -1, (struct sockaddr *)&ss,
+                                    (int)len);
     if (!hl->l) {
         log_warn(NULL, "http: cannot listen on %s port %d: %s", addr, port, strerror(errno));
         free(hl);

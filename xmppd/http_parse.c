@@ -31,6 +31,7 @@ struct http_parse {
     sbuf field;
     sbuf value;
     bool in_value; /* the last header callback was a value */
+    bool too_many; /* more than HTTP_MAX_HEADERS: the rest are dropped */
     http_header *headers;
     size_t nheaders;
     sbuf body;
@@ -64,6 +65,7 @@ static void http_parse_reset(http_parse *p)
     sbuf_reset(&p->value);
     sbuf_reset(&p->body);
     p->in_value = false;
+    p->too_many = false;
     http_parse_clear_headers(p);
     if (p->req) {
         http_parse_request_free(p->req);
@@ -109,8 +111,13 @@ static int http_parse_push_header(http_parse *p)
 {
     if (!p->in_value && p->field.len == 0)
         return 0;
-    if (p->nheaders >= HTTP_MAX_HEADERS)
-        return http_parse_fail(p, 431);
+    if (p->nheaders >= HTTP_MAX_HEADERS) { /* not kept; 431 on headers complete */
+        p->too_many = true;
+        sbuf_reset(&p->field);
+        sbuf_reset(&p->value);
+        p->in_value = false;
+        return 0;
+    }
     if (memchr(p->field.data ? p->field.data : "", '\0', p->field.len) ||
         (p->value.len && memchr(p->value.data, '\0', p->value.len)))
         return http_parse_fail(p, 400);
@@ -146,12 +153,10 @@ static int http_parse_on_url(http_parser *hp, const char *at, size_t len)
 }
 
 /* Trailers of a chunked body are counted against the header limit and
- * otherwise ignored. */
+ * otherwise ignored (never buffered; http-parser bounds them meanwhile). */
 static int http_parse_trailer(http_parse *p, size_t len)
 {
-    p->trailer_bytes += len;
-    if (p->head_bytes + p->trailer_bytes > HTTP_MAX_HEADER_BYTES)
-        return http_parse_fail(p, 431);
+    p->trailer_bytes += len; /* checked on message complete (split-independent) */
     return 0;
 }
 
@@ -162,8 +167,13 @@ static int http_parse_on_header_field(http_parser *hp, const char *at, size_t le
         return http_parse_trailer(p, len);
     if (p->in_value && http_parse_push_header(p) != 0)
         return -1;
-    if (p->field.len == 0 && p->nheaders >= HTTP_MAX_HEADERS)
-        return http_parse_fail(p, 431);
+    if (p->nheaders >= HTTP_MAX_HEADERS) {
+        /* Too many: nothing more is kept. Failing at once would make the
+         * answer depend on how the bytes were split (a later parse error
+         * may or may not come first); headers complete says 431. */
+        p->too_many = true;
+        return 0;
+    }
     sbuf_add(&p->field, at, len);
     return 0;
 }
@@ -173,6 +183,10 @@ static int http_parse_on_header_value(http_parser *hp, const char *at, size_t le
     http_parse *p = hp->data;
     if (p->state == HTTP_P_BODY)
         return http_parse_trailer(p, len);
+    if (p->nheaders >= HTTP_MAX_HEADERS) {
+        p->too_many = true;
+        return 0;
+    }
     sbuf_add(&p->value, at, len);
     p->in_value = true;
     return 0;
@@ -194,8 +208,8 @@ static int http_parse_target(http_parse *p, http_request *r)
     if (http_parser_parse_url(url, len, 0, &u) != 0)
         return 400;
     if (u.field_set & (1 << UF_PATH)) {
-        r->path = http_parse_decode(url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len,
-                                    false);
+        r->path =
+            http_parse_decode(url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len, false);
         if (!r->path)
             return 400;
     } else if (u.field_set & (1 << UF_HOST)) {
@@ -215,6 +229,8 @@ static int http_parse_on_headers_complete(http_parser *hp)
     http_parse *p = hp->data;
     if (http_parse_push_header(p) != 0)
         return -1;
+    if (p->too_many)
+        return http_parse_fail(p, 431);
     if (hp->method == HTTP_CONNECT)
         return http_parse_fail(p, 405);
     http_parsed *pr = xcalloc(1, sizeof *pr);
@@ -263,6 +279,8 @@ static int http_parse_on_message_complete(http_parser *hp)
     http_parse *p = hp->data;
     if (!p->req || p->state != HTTP_P_BODY)
         return http_parse_fail(p, 400);
+    if (p->head_bytes + p->trailer_bytes > HTTP_MAX_HEADER_BYTES)
+        return http_parse_fail(p, 431);
     http_request *r = &p->req->req;
     if (p->body.len) {
         r->body = sbuf_steal(&p->body, &r->body_len);

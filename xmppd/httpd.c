@@ -1,4 +1,5 @@
 #include "httpd.h"
+#include "bosh.h"
 #include "conn.h"
 #include "http.h"
 #include "log.h"
@@ -117,6 +118,8 @@ static void httpd_handle(void *ud, http_request *req)
     bool secure = req->tls || httpd_trusted(srv, req->peer_ip);
     if (strcmp(req->path, "/xmpp-websocket") == 0) {
         websocket_upgrade(srv, req, ip, secure);
+    } else if (strcmp(req->path, "/http-bind") == 0 || strcmp(req->path, "/http-bind/") == 0) {
+        bosh_request(srv, req, ip, secure);
     } else if (strcmp(req->path, "/health") == 0) {
         if (srv->stopping)
             http_respond(req, 503, "text/plain", "stopping\n", 9, NULL);

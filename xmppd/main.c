@@ -1,6 +1,7 @@
 /* xmppd: the XMPP server's entry point. Same steps as every parley daemon:
  * parse arguments, load and check the configuration (every problem in one
  * go), open storage, create the one event loop, listen, run, clean up. */
+#include "bosh.h"
 #include "c2s.h"
 #include "component.h"
 #include "conn.h"
@@ -198,6 +199,7 @@ int main(int argc, char **argv)
         if (!srv.comp_listener)
             return 1;
     }
+    hmap_init(&srv.bosh_sessions);
     if (httpd_start(&srv) != 0)
         return 1;
     srv.sig_int = evsignal_new(srv.base, SIGINT, main_stop_cb, &srv);
@@ -229,6 +231,7 @@ int main(int argc, char **argv)
     event_base_dispatch(srv.base);
 
     conn_free_all(&srv);
+    bosh_free_all(&srv);
     httpd_stop(&srv);
     evconnlistener_free(srv.c2s_listener);
     if (srv.comp_listener)

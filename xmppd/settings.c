@@ -44,6 +44,7 @@ const config_key xmppd_config_keys[] = {
     {"XMPP_WEB_ROOT", NULL, "directory of the browser client's static files"},
     {"XMPP_TRUSTED_PROXIES", "127.0.0.1 ::1",
      "proxies whose requests count as secure and whose X-Forwarded-For is believed"},
+    {"XMPP_CORS_ORIGINS", "*", "origins allowed to use BOSH from a browser (* for any)"},
     {"MUC_RESTRICT_ROOM_CREATION", "true", "only the focus and AUTH accounts create rooms"},
     {"MUC_HISTORY_LENGTH", "20", "groupchat messages kept per room"},
     {"MUC_MAX_OCCUPANTS", "1000", "occupants per room unless the room sets maxusers"},
@@ -204,6 +205,8 @@ int settings_load(settings *s, config *c)
         config_error(c, "XMPP_WEB_ROOT: cannot read directory %s", s->web_root);
     const char *tp = config_get(c, "XMPP_TRUSTED_PROXIES");
     s->trusted_proxies = xstrdup(tp ? tp : "");
+    const char *co = config_get(c, "XMPP_CORS_ORIGINS");
+    s->cors_origins = xstrdup(co ? co : "");
     s->muc_restrict_creation = config_get_bool(c, "MUC_RESTRICT_ROOM_CREATION", true);
     s->muc_history_length = (int)config_get_int(c, "MUC_HISTORY_LENGTH", 0, 1000, 20);
     s->muc_max_occupants = (int)config_get_int(c, "MUC_MAX_OCCUPANTS", 1, 100000, 1000);
@@ -233,6 +236,7 @@ void settings_clear(settings *s)
     free(s->http_bind_address);
     free(s->web_root);
     free(s->trusted_proxies);
+    free(s->cors_origins);
     free(s->bind_address);
     free(s->data_dir);
     free(s->db_path);

@@ -50,7 +50,7 @@ typedef struct settings {
     int stanza_rate, stanza_burst;
     size_t max_send_buffer;
     int log_level;
-    char *http_bind_address, *web_root, *trusted_proxies;
+    char *http_bind_address, *web_root, *trusted_proxies, *cors_origins;
     int http_port;
     bool http_tls;
     bool muc_restrict_creation;
