@@ -8,6 +8,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,6 +238,10 @@ void conn_accept(xmppd *srv, const conn_ops *ops, evutil_socket_t fd, const stru
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, ip, sizeof ip);
     else
         snprintf(ip, sizeof ip, "unknown");
+    /* stanzas are small and latency matters (conference signalling):
+     * no Nagle delay waiting for the peer's delayed ACK */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct bufferevent *bev =
         bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (!bev)

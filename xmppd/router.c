@@ -19,11 +19,12 @@ conn *router_sessions(xmppd *srv, const char *bare)
 conn *router_find(xmppd *srv, const char *full)
 {
     const char *slash = strchr(full, '/');
-    if (!slash)
+    char bare[2048]; /* a hot path (every MUC delivery): no allocation */
+    if (!slash || (size_t)(slash - full) >= sizeof bare)
         return NULL;
-    char *bare = xstrndup(full, (size_t)(slash - full));
+    memcpy(bare, full, (size_t)(slash - full));
+    bare[slash - full] = '\0';
     conn *c = router_sessions(srv, bare);
-    free(bare);
     for (; c; c = c->next_res)
         if (strcmp(c->full, full) == 0)
             return c;

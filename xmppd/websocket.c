@@ -5,6 +5,8 @@
 #include "util.h"
 
 #include <event2/buffer.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -302,6 +304,10 @@ void websocket_upgrade(xmppd *srv, http_request *req, const char *ip, bool secur
     char *accept = base64_encode(md, mdlen);
     char *token = http_query_param(req, "token");
     struct bufferevent *bev = http_take_over(req);
+    int one = 1;
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     sbuf b;
     sbuf_init(&b);
     sbuf_printf(&b,
