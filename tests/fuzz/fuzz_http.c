@@ -25,8 +25,7 @@ static void fuzz_check_request(const http_parsed *pr, sbuf *t)
     if (r->path[0] != '/' && strcmp(r->path, "*") != 0)
         abort();
     sbuf_printf(t, "req %s path=%s query=%s ka=%d up=%d v10=%d head=%d\n", r->method, r->path,
-                r->query ? r->query : "(none)", r->keep_alive, r->upgrade, pr->http10,
-                pr->is_head);
+                r->query ? r->query : "(none)", r->keep_alive, r->upgrade, pr->http10, pr->is_head);
     for (size_t i = 0; i < r->nheaders; i++) {
         const http_header *h = &r->headers[i];
         for (const char *c = h->name; *c; c++)
