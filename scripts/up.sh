@@ -51,9 +51,12 @@ fi
 "$root/build/xmppd/xmppd" --config "$conf" --check >/dev/null
 
 port=${XMPP_PORT:-$(grep -E '^XMPP_PORT=' "$conf" | cut -d= -f2)}
+http=${XMPP_HTTP_PORT:-$(grep -E '^XMPP_HTTP_PORT=' "$conf" | cut -d= -f2)}
+http=${http:-5280}
 cat <<MSG
 up: parley is starting (Ctrl-C stops it)
   xmppd   c2s   $port (STARTTLS)   domain $domain
+  xmppd   http  $http (ws://HOST:$http/xmpp-websocket, http://HOST:$http/http-bind, /health, /metrics)
   config        $conf
   accounts      ./parleyctl adduser alice@$domain
 MSG
