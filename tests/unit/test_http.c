@@ -157,7 +157,8 @@ static int th_connect(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     CHECK(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)T.port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)T.port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
     CHECK(fcntl(fd, F_SETFL, O_NONBLOCK) == 0);
@@ -330,8 +331,8 @@ static void test_pipelined(void)
 {
     th_start();
     int fd = th_connect();
-    th_sends(fd, GET("/p1") GET("/p2") "POST /p3 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc" GET(
-                     "/p4"));
+    th_sends(fd,
+             GET("/p1") GET("/p2") "POST /p3 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc" GET("/p4"));
     sbuf b;
     sbuf_init(&b);
     bool eof;
@@ -351,7 +352,8 @@ static void test_byte_by_byte(void)
 {
     th_start();
     int fd = th_connect();
-    const char *req = "POST /slow?q HTTP/1.1\r\nHost: x\r\nX-Hdr: a\r\nContent-Length: 4\r\n\r\nbody";
+    const char *req =
+        "POST /slow?q HTTP/1.1\r\nHost: x\r\nX-Hdr: a\r\nContent-Length: 4\r\n\r\nbody";
     for (size_t i = 0; req[i]; i++) {
         th_send(fd, req + i, 1);
         th_pump();
@@ -734,5 +736,4 @@ static void test_max_connections(void)
 TEST_MAIN(TEST(test_keepalive), TEST(test_http10), TEST(test_pipelined), TEST(test_byte_by_byte),
           TEST(test_post_body), TEST(test_chunked), TEST(test_413), TEST(test_431), TEST(test_400),
           TEST(test_deferred), TEST(test_abort), TEST(test_upgrade), TEST(test_upgrade_refused),
-          TEST(test_query_param), TEST(test_head), TEST(test_timeouts),
-          TEST(test_max_connections))
+          TEST(test_query_param), TEST(test_head), TEST(test_timeouts), TEST(test_max_connections))
