@@ -1450,3 +1450,346 @@ class ComponentClient:
                 self.xmpp.abort()
             except Exception:
                 pass
+
+
+# ---------------------------------------------------------------------------
+# Browser transports: node clients (tests/integration/js) and raw HTTP
+
+TESTS_DIR = os.path.dirname(HERE)
+JS_DIR = os.path.join(HERE, 'js')
+
+
+class NodeClient:
+    """js/xmpp_client.mjs (strophe.js or stanza over WebSocket or BOSH) as a
+    subprocess: commands as JSON lines on stdin, events as JSON lines on
+    stdout. expect(pred) works like Client.expect on the event dicts."""
+
+    def __init__(self, lib, transport, url, jid, password=None, name=None):
+        self.args = [lib, transport, url, jid] + ([password] if password else [])
+        self.name = name or '%s/%s %s' % (lib, transport, jid)
+        self.events = []
+        self.all = []
+        self.stderr = b''
+        self._new = asyncio.Event()
+        self.proc = None
+        self.jid = None
+        self.exited = False
+
+    async def start(self, timeout=15):
+        self.proc = await asyncio.create_subprocess_exec(
+            'node', os.path.join(JS_DIR, 'xmpp_client.mjs'), *self.args, cwd=TESTS_DIR,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        self._rtask = asyncio.ensure_future(self._read())
+        self._etask = asyncio.ensure_future(self._read_err())
+        ev = await self.expect(lambda e: e['ev'] in ('connected', 'failed', 'exit'), timeout,
+                               'the session to start')
+        if ev['ev'] != 'connected':
+            raise AuthFailed('%s: no session: %s %s' % (self.name, ev, self.stderr[-2000:]))
+        self.jid = ev['jid']
+        return self
+
+    async def _read(self):
+        import json
+        while True:
+            line = await self.proc.stdout.readline()
+            if not line:
+                break
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                ev = {'ev': 'junk', 'line': line.decode('utf-8', 'replace')}
+            self.events.append(ev)
+            self.all.append(ev)
+            self._new.set()
+        rc = await self.proc.wait()
+        self.exited = True
+        self.events.append({'ev': 'exit', 'rc': rc})
+        self._new.set()
+
+    async def _read_err(self):
+        while True:
+            chunk = await self.proc.stderr.read(65536)
+            if not chunk:
+                break
+            self.stderr = (self.stderr + chunk)[-20000:]
+
+    def cmd(self, op, **kw):
+        import json
+        kw['op'] = op
+        self.proc.stdin.write((json.dumps(kw) + '\n').encode())
+
+    def send_message(self, to, body, type='chat', id=None):
+        self.cmd('message', to=to, body=body, type=type, id=id or uid())
+
+    def send_presence(self, to=None, type=None, muc=False):
+        self.cmd('presence', to=to, type=type, muc=muc)
+
+    async def expect(self, pred, timeout=10, what='a matching event'):
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, ev in enumerate(self.events):
+                try:
+                    ok = pred(ev)
+                except Exception:
+                    ok = False
+                if ok:
+                    del self.events[i]
+                    return ev
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError('%s: timed out after %ss waiting for %s; recent events: %s; stderr: %s'
+                                     % (self.name, timeout, what, self.events[-8:],
+                                        self.stderr[-1500:].decode('utf-8', 'replace')))
+            self._new.clear()
+            try:
+                await asyncio.wait_for(self._new.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+
+    async def expect_stanza(self, kind, timeout=10, what=None, **attrs):
+        """A stanza event of kind whose fields equal attrs (JIDs compared
+        case-insensitively; type None means the attribute is absent)."""
+        def pred(ev):
+            if ev['ev'] != 'stanza' or ev['kind'] != kind:
+                return False
+            for k, v in attrs.items():
+                got = ev.get(k)
+                if k in ('from', 'to') and v is not None:
+                    if (got or '').lower() != v.lower():
+                        return False
+                elif got != v:
+                    return False
+            return True
+        return await self.expect(pred, timeout, what or '%s %s' % (kind, attrs))
+
+    async def quit(self, timeout=10):
+        """Disconnects politely and waits for the process to exit (rc 0)."""
+        if self.proc is None or self.exited:
+            return
+        self.cmd('quit')
+        ev = await self.expect(lambda e: e['ev'] == 'exit', timeout, 'the client to exit')
+        assert ev['rc'] == 0, '%s exited with %s: %s' % (self.name, ev['rc'],
+                                                        self.stderr[-1500:].decode('utf-8', 'replace'))
+
+    async def close(self):
+        if self.proc is not None and self.proc.returncode is None:
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+            try:
+                await asyncio.wait_for(self.proc.wait(), 5)
+            except asyncio.TimeoutError:
+                pass
+        for t in (getattr(self, '_rtask', None), getattr(self, '_etask', None)):
+            if t is not None and not t.done():
+                t.cancel()
+
+
+def ws_url(server, token=None):
+    return 'ws://127.0.0.1:%d/xmpp-websocket%s' % (server.http_port, '?token=' + token if token else '')
+
+
+def bosh_url(server):
+    return 'http://127.0.0.1:%d/http-bind' % server.http_port
+
+
+async def http_exchange(port, request, timeout=10, read_body=True):
+    """Sends raw request bytes on a new connection to 127.0.0.1:port and
+    reads one response. Returns (status, {lower-name: value}, body bytes,
+    raw head). Raises on timeout."""
+    r, w = await asyncio.wait_for(asyncio.open_connection('127.0.0.1', port), timeout)
+    try:
+        if isinstance(request, str):
+            request = request.encode()
+        w.write(request)
+        await w.drain()
+        return await http_read_response(r, timeout, read_body)
+    finally:
+        w.close()
+
+
+async def http_read_response(reader, timeout=10, read_body=True):
+    """Reads one HTTP/1.1 response (Content-Length bodies) from reader."""
+    head = await asyncio.wait_for(reader.readuntil(b'\r\n\r\n'), timeout)
+    lines = head.decode('latin-1').split('\r\n')
+    m = re.match(r'HTTP/1\.[01] (\d{3})', lines[0])
+    assert m, 'not an HTTP response: %r' % head[:200]
+    headers = {}
+    for l in lines[1:]:
+        if ':' in l:
+            k, v = l.split(':', 1)
+            headers[k.strip().lower()] = v.strip()
+    body = b''
+    if read_body and 'content-length' in headers:
+        body = await asyncio.wait_for(reader.readexactly(int(headers['content-length'])), timeout)
+    return int(m.group(1)), headers, body, head.decode('latin-1')
+
+
+def http_request(method, path, headers=None, body=b'', host='127.0.0.1'):
+    """Raw request bytes (Content-Length added when there is a body)."""
+    if isinstance(body, str):
+        body = body.encode()
+    h = {'Host': host}
+    h.update(headers or {})
+    if body and 'Content-Length' not in h:
+        h['Content-Length'] = str(len(body))
+    return ('%s %s HTTP/1.1\r\n%s\r\n' % (method, path, ''.join(
+        '%s: %s\r\n' % (k, v) for k, v in h.items()))).encode() + body
+
+
+def web_server(**kw):
+    """server() with the HTTP listener on loopback only."""
+    kw.setdefault('XMPP_HTTP_BIND_ADDRESS', '127.0.0.1')
+    return server(**kw)
+
+
+WS_TEXT, WS_BINARY, WS_CLOSE, WS_PING, WS_PONG, WS_CONT = 1, 2, 8, 9, 10, 0
+NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing'
+
+
+def ws_frame(opcode, payload=b'', fin=True, mask=True, rsv=0):
+    """One WebSocket frame (RFC 6455 5.2); masked unless mask=False."""
+    if isinstance(payload, str):
+        payload = payload.encode()
+    b0 = (0x80 if fin else 0) | (rsv << 4) | opcode
+    n = len(payload)
+    mbit = 0x80 if mask else 0
+    if n < 126:
+        head = bytes([b0, mbit | n])
+    elif n < 65536:
+        head = bytes([b0, mbit | 126]) + n.to_bytes(2, 'big')
+    else:
+        head = bytes([b0, mbit | 127]) + n.to_bytes(8, 'big')
+    if not mask:
+        return head + payload
+    key = secrets.token_bytes(4)
+    return head + key + bytes(c ^ key[i % 4] for i, c in enumerate(payload))
+
+
+class WSRaw:
+    """A raw WebSocket client connection for byte-level tests."""
+
+    def __init__(self, reader, writer):
+        self.reader, self.writer = reader, writer
+        self.closed = False
+
+    @classmethod
+    async def connect(cls, port, path='/xmpp-websocket', protocol='xmpp', timeout=5, headers=None):
+        """Handshakes; returns (ws, status, headers). ws is None unless 101."""
+        r, w = await asyncio.wait_for(asyncio.open_connection('127.0.0.1', port), timeout)
+        key = base64.b64encode(secrets.token_bytes(16)).decode()
+        h = {'Upgrade': 'websocket', 'Connection': 'Upgrade', 'Sec-WebSocket-Key': key,
+             'Sec-WebSocket-Version': '13'}
+        if protocol is not None:
+            h['Sec-WebSocket-Protocol'] = protocol
+        h.update(headers or {})
+        w.write(http_request('GET', path, h))
+        await w.drain()
+        status, hdrs, body, head = await http_read_response(r, timeout)
+        if status != 101:
+            w.close()
+            return None, status, hdrs
+        accept = base64.b64encode(hashlib.sha1(
+            (key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').encode()).digest()).decode()
+        assert hdrs.get('sec-websocket-accept') == accept, 'bad Sec-WebSocket-Accept: %r' % head
+        assert hdrs.get('sec-websocket-protocol') == 'xmpp', 'no xmpp subprotocol in %r' % head
+        return cls(r, w), status, hdrs
+
+    async def send_raw(self, data):
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def try_send_raw(self, data, timeout=10):
+        try:
+            await asyncio.wait_for(self.send_raw(data), timeout)
+            return True
+        except (ConnectionError, OSError, asyncio.TimeoutError):
+            return False
+
+    async def send_text(self, text):
+        await self.send_raw(ws_frame(WS_TEXT, text))
+
+    async def recv_frame(self, timeout=5):
+        """(fin, opcode, payload) or None when the TCP connection closed."""
+        try:
+            h = await asyncio.wait_for(self.reader.readexactly(2), timeout)
+            n = h[1] & 0x7f
+            assert not (h[1] & 0x80), 'the server sent a masked frame'
+            if n == 126:
+                n = int.from_bytes(await asyncio.wait_for(self.reader.readexactly(2), timeout), 'big')
+            elif n == 127:
+                n = int.from_bytes(await asyncio.wait_for(self.reader.readexactly(8), timeout), 'big')
+            payload = await asyncio.wait_for(self.reader.readexactly(n), timeout)
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            self.closed = True
+            return None
+        return bool(h[0] & 0x80), h[0] & 0x0f, payload
+
+    async def recv_text(self, timeout=5, what='a text message'):
+        """The next complete text message (control frames other than close
+        are skipped; pings answered). Raises on close / timeout."""
+        deadline = time.monotonic() + timeout
+        parts = []
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError('timed out waiting for %s' % what)
+            try:
+                f = await self.recv_frame(left)
+            except asyncio.TimeoutError:
+                raise AssertionError('timed out waiting for %s' % what)
+            if f is None:
+                raise AssertionError('connection closed while waiting for %s' % what)
+            fin, op, payload = f
+            if op == WS_CLOSE:
+                raise AssertionError('close frame %r while waiting for %s' % (payload, what))
+            if op == WS_PING:
+                await self.send_raw(ws_frame(WS_PONG, payload))
+                continue
+            if op == WS_PONG:
+                continue
+            parts.append(payload)
+            if fin:
+                return b''.join(parts).decode('utf-8')
+
+    async def until_closed(self, timeout=10):
+        """Reads frames until the TCP close; returns the list of (opcode,
+        payload) received. Answers a close frame with a close frame."""
+        deadline = time.monotonic() + timeout
+        got = []
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError('WebSocket still open after %ss; got %r' % (timeout, got[-5:]))
+            try:
+                f = await self.recv_frame(left)
+            except asyncio.TimeoutError:
+                continue
+            if f is None:
+                return got
+            got.append((f[1], f[2]))
+            if f[1] == WS_CLOSE:
+                await self.try_send_raw(ws_frame(WS_CLOSE, f[2][:2]), 2)
+
+    async def open_stream(self, to, timeout=5):
+        """<open/>; returns (open text, features text)."""
+        await self.send_text("<open xmlns='%s' to='%s' version='1.0'/>" % (NS_FRAMING, to))
+        op = await self.recv_text(timeout, 'the <open/> answer')
+        feats = await self.recv_text(timeout, 'stream features')
+        return op, feats
+
+    def close(self):
+        try:
+            self.writer.close()
+        except Exception:
+            pass
+
+
+def close_code(frames):
+    """The status code of the first close frame in frames, or None."""
+    for op, payload in frames:
+        if op == WS_CLOSE:
+            return int.from_bytes(payload[:2], 'big') if len(payload) >= 2 else 1005
+    return None
