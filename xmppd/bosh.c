@@ -2,6 +2,7 @@
 #include "c2s.h"
 #include "conn.h"
 #include "log.h"
+#include "stanza.h"
 #include "util.h"
 #include "xml_stream.h"
 
@@ -212,27 +213,8 @@ static void bosh_tr_element(conn *c, const struct iovec *v, int n)
         conn_close(c, NULL, NULL);
         return;
     }
-    /* each element must stand alone under <body/>: declare jabber:client */
-    const char *first = v[0].iov_base;
-    size_t name_end = 1;
-    while (name_end < v[0].iov_len && first[name_end] != ' ' && first[name_end] != '>' &&
-           first[name_end] != '/')
-        name_end++;
-    bool stream_el = v[0].iov_len > 8 && strncmp(first, "<stream:", 8) == 0;
-    sbuf tmp;
-    sbuf_init(&tmp);
-    for (int i = 0; i < n; i++)
-        sbuf_add(&tmp, v[i].iov_base, v[i].iov_len);
-    const char *tag_end = memchr(tmp.data, '>', tmp.len);
-    size_t tag_len = tag_end ? (size_t)(tag_end - tmp.data) : tmp.len;
-    if (!stream_el && !memmem(tmp.data, tag_len, " xmlns=", 7)) {
-        sbuf_add(&s->out, tmp.data, name_end);
-        sbuf_adds(&s->out, " xmlns='jabber:client'");
-        sbuf_add(&s->out, tmp.data + name_end, tmp.len - name_end);
-    } else {
-        sbuf_add(&s->out, tmp.data, tmp.len);
-    }
-    sbuf_free(&tmp);
+    /* each element must stand alone under <body/> */
+    stanza_standalone(v, n, &s->out);
     event_active(s->flush, EV_TIMEOUT, 0); /* batch what this loop pass sends */
 }
 
@@ -619,10 +601,8 @@ void bosh_request(xmppd *srv, http_request *req, const char *ip, bool secure)
     }
     s->next_rid++;
     bosh_hold(s, req, rid);
-    bosh_process(s, body);
+    bosh_process(s, body); /* sessions are freed only from their timer: s stays */
     xml_free(body);
-    if (hmap_get(&srv->bosh_sessions, sid) != s)
-        return;
     bosh_drain_early(s);
     bosh_pump(s);
 }

@@ -74,3 +74,30 @@ bool stanza_no_error_reply(const xml_node *st)
     const char *t = stanza_type(st);
     return strcmp(t, "error") == 0 || (strcmp(st->name, "iq") == 0 && strcmp(t, "result") == 0);
 }
+
+void stanza_standalone(const struct iovec *v, int n, sbuf *out)
+{
+    sbuf el;
+    sbuf_init(&el);
+    for (int i = 0; i < n; i++)
+        sbuf_add(&el, v[i].iov_base, v[i].iov_len);
+    size_t name_end = 1;
+    while (name_end < el.len && el.data[name_end] != ' ' && el.data[name_end] != '>' &&
+           el.data[name_end] != '/')
+        name_end++;
+    const char *tag_end = el.len ? memchr(el.data, '>', el.len) : NULL;
+    size_t tag_len = tag_end ? (size_t)(tag_end - el.data) : el.len;
+    const char *decl = NULL;
+    if (el.len > 8 && strncmp(el.data, "<stream:", 8) == 0)
+        decl = " xmlns:stream='http://etherx.jabber.org/streams'";
+    else if (el.len && !memmem(el.data, tag_len, " xmlns=", 7))
+        decl = " xmlns='jabber:client'";
+    if (decl) {
+        sbuf_add(out, el.data, name_end);
+        sbuf_adds(out, decl);
+        sbuf_add(out, el.data + name_end, el.len - name_end);
+    } else {
+        sbuf_add(out, el.data ? el.data : "", el.len);
+    }
+    sbuf_free(&el);
+}

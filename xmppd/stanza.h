@@ -7,6 +7,7 @@
 #include "xml.h"
 
 #include <stdbool.h>
+#include <sys/uio.h>
 
 #define XMLNS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 
@@ -26,5 +27,11 @@ xml_node *stanza_iq_payload(const xml_node *iq);
 /* True if an error reply must not be generated for st (it is an error, or
  * an IQ result). */
 bool stanza_no_error_reply(const xml_node *st);
+
+/* Appends the element given in pieces (serialized inside a jabber:client
+ * stream) to out so that it stands alone, as WebSocket messages and BOSH
+ * bodies need: xmlns:stream is declared on stream-level elements and
+ * xmlns='jabber:client' on stanzas that do not declare a namespace. */
+void stanza_standalone(const struct iovec *v, int n, sbuf *out);
 
 #endif

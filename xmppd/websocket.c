@@ -2,6 +2,7 @@
 #include "c2s.h"
 #include "conn.h"
 #include "log.h"
+#include "stanza.h"
 #include "util.h"
 
 #include <event2/buffer.h>
@@ -174,36 +175,13 @@ static void ws_readable(conn *c)
     }
 }
 
-/* One element as one message: each message must stand alone as XML, so
- * the namespaces the stream header would have declared are added. */
+/* One element as one message: each message must stand alone as XML. */
 static void ws_element(conn *c, const struct iovec *v, int n)
 {
     sbuf b;
     sbuf_init(&b);
-    for (int i = 0; i < n; i++)
-        sbuf_add(&b, v[i].iov_base, v[i].iov_len);
-    size_t name_end = 1;
-    while (name_end < b.len && b.data[name_end] != ' ' && b.data[name_end] != '>' &&
-           b.data[name_end] != '/')
-        name_end++;
-    const char *tag_end = memchr(b.data, '>', b.len);
-    size_t tag_len = tag_end ? (size_t)(tag_end - b.data) : b.len;
-    const char *decl = NULL;
-    if (b.len > 8 && strncmp(b.data, "<stream:", 8) == 0)
-        decl = " xmlns:stream='http://etherx.jabber.org/streams'";
-    else if (!memmem(b.data, tag_len, " xmlns=", 7))
-        decl = " xmlns='jabber:client'";
-    if (decl) {
-        sbuf out;
-        sbuf_init(&out);
-        sbuf_add(&out, b.data, name_end);
-        sbuf_adds(&out, decl);
-        sbuf_add(&out, b.data + name_end, b.len - name_end);
-        ws_queue_text(c, out.data, out.len);
-        sbuf_free(&out);
-    } else {
-        ws_queue_text(c, b.data, b.len);
-    }
+    stanza_standalone(v, n, &b);
+    ws_queue_text(c, b.data, b.len);
     sbuf_free(&b);
 }
 
