@@ -12,6 +12,8 @@ PACKAGES=(
   openssl sqlite3
   # tests: real XMPP clients
   python3 python3-slixmpp sendxmpp
+  # tests: a real browser (driven by playwright-core from npm)
+  chromium
 )
 
 missing=()

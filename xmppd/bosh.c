@@ -39,11 +39,12 @@ typedef struct bosh_session {
     bosh_held *early; /* requests ahead of next_rid, sorted */
     sbuf out;         /* elements waiting for a request */
     bosh_cached cache[BOSH_MAX_HOLD + 1];
-    char *terminate;     /* set once the stream ended: the terminate body */
-    struct event *timer; /* wait / inactivity / linger */
-    struct event *flush; /* zero-timeout: answer with what is queued */
-    bool creating;       /* the creation response is still being built */
-    char *origin_hdr;    /* CORS headers for responses, or NULL */
+    bool terminated;       /* the stream ended: requests get type='terminate' */
+    const char *term_cond; /* its condition (static string), NULL for none */
+    struct event *timer;   /* wait / inactivity / linger */
+    struct event *flush;   /* zero-timeout: answer with what is queued */
+    bool creating;         /* the creation response is still being built */
+    char *origin_hdr;      /* CORS headers for responses, or NULL */
 } bosh_session;
 
 static void bosh_session_free(bosh_session *s);
@@ -124,15 +125,23 @@ static void bosh_answer_oldest(bosh_session *s)
     s->held = h->next;
     sbuf b;
     sbuf_init(&b);
-    if (s->terminate && s->out.len == 0) {
-        sbuf_adds(&b, s->terminate);
+    /* the end of the stream goes with the last stanzas (the client may not
+     * ask again); a stream error among them makes it remote-stream-error */
+    bool stream_error = s->out.len && strstr(s->out.data, "<stream:error");
+    bool end_now = s->terminated;
+    sbuf_adds(&b, "<body xmlns='" XMLNS_HTTPBIND "' "
+                  "xmlns:stream='http://etherx.jabber.org/streams'");
+    if (end_now) {
+        const char *cond = stream_error ? "remote-stream-error" : s->term_cond;
+        sbuf_adds(&b, " type='terminate'");
+        if (cond)
+            sbuf_printf(&b, " condition='%s'", cond);
+    }
+    if (s->out.len == 0) {
+        sbuf_adds(&b, "/>");
     } else {
-        sbuf_adds(&b, "<body xmlns='" XMLNS_HTTPBIND "' "
-                      "xmlns:stream='http://etherx.jabber.org/streams'");
-        if (s->terminate && strstr(s->terminate, "type='terminate'"))
-            sbuf_adds(&b, " type='terminate' condition='remote-stream-error'");
         sbuf_addc(&b, '>');
-        sbuf_add(&b, s->out.data ? s->out.data : "", s->out.len);
+        sbuf_add(&b, s->out.data, s->out.len);
         sbuf_adds(&b, "</body>");
         sbuf_reset(&s->out);
     }
@@ -160,7 +169,7 @@ static void bosh_pump(bosh_session *s)
 {
     if (s->creating)
         return;
-    while (s->held && (s->out.len > 0 || s->terminate))
+    while (s->held && (s->out.len > 0 || s->terminated))
         bosh_answer_oldest(s);
     while (bosh_nheld(s) > (size_t)s->hold)
         bosh_answer_oldest(s);
@@ -227,13 +236,8 @@ static void bosh_tr_end(conn *c)
 {
     bosh_session *s = c->tr_state;
     if (!s)
-        return; /* closed while being created */
-    free(s->terminate);
-    /* a stream error is already queued: carry it with remote-stream-error */
-    if (s->out.len && strstr(s->out.data, "<stream:error"))
-        s->terminate = xstrdup("type='terminate'");
-    else
-        s->terminate = xstrdup("<body xmlns='" XMLNS_HTTPBIND "' type='terminate'/>");
+        return;           /* closed while being created */
+    s->terminated = true; /* a queued stream error makes it remote-stream-error */
     bosh_pump(s);
 }
 
@@ -244,8 +248,7 @@ static void bosh_tr_free(conn *c)
         return;
     s->c = NULL;
     c->tr_state = NULL;
-    if (!s->terminate)
-        s->terminate = xstrdup("<body xmlns='" XMLNS_HTTPBIND "' type='terminate'/>");
+    s->terminated = true;
     bosh_pump(s); /* answers held requests; then lingers for late ones */
 }
 
@@ -294,7 +297,6 @@ static void bosh_session_free(bosh_session *s)
     sbuf_free(&s->out);
     event_free(s->timer);
     event_free(s->flush);
-    free(s->terminate);
     free(s->origin_hdr);
     free(s);
 }
@@ -445,7 +447,7 @@ static void bosh_create(xmppd *srv, http_request *req, xml_node *body, unsigned 
     c->tr_state = s;
     s->c = c;
     if (c->closing) /* refused at once (connection limit) */
-        s->terminate = xstrdup("type='terminate'");
+        s->terminated = true, s->term_cond = "remote-connection-failed";
     c->token = http_query_param(req, "token");
     /* the stream header the parser expects; c2s answers with features */
     sbuf h;
@@ -467,7 +469,7 @@ static void bosh_create(xmppd *srv, http_request *req, xml_node *body, unsigned 
                 "xmpp:version='1.0' xmpp:restartlogic='true' authid='%s' from='",
                 s->sid, s->wait, BOSH_INACTIVITY, BOSH_POLLING, s->requests, s->hold, c->stream_id);
     sbuf_add_xml_escaped(&b, from, strlen(from));
-    if (s->terminate) {
+    if (s->terminated) {
         sbuf_adds(&b, "' type='terminate' condition='");
         sbuf_adds(&b, c->vh ? "remote-stream-error" : "host-unknown");
     }
@@ -574,7 +576,7 @@ void bosh_request(xmppd *srv, http_request *req, const char *ip, bool secure)
             conn_close(s->c, NULL, NULL);
         return;
     }
-    if (!s->c && s->terminate) {
+    if (!s->c && s->terminated) {
         bosh_hold(s, req, rid);
         xml_free(body);
         bosh_pump(s);

@@ -1464,8 +1464,9 @@ class NodeClient:
     subprocess: commands as JSON lines on stdin, events as JSON lines on
     stdout. expect(pred) works like Client.expect on the event dicts."""
 
-    def __init__(self, lib, transport, url, jid, password=None, name=None):
+    def __init__(self, lib, transport, url, jid, password=None, name=None, script='xmpp_client.mjs'):
         self.args = [lib, transport, url, jid] + ([password] if password else [])
+        self.script = script
         self.name = name or '%s/%s %s' % (lib, transport, jid)
         self.events = []
         self.all = []
@@ -1477,7 +1478,7 @@ class NodeClient:
 
     async def start(self, timeout=15):
         self.proc = await asyncio.create_subprocess_exec(
-            'node', os.path.join(JS_DIR, 'xmpp_client.mjs'), *self.args, cwd=TESTS_DIR,
+            'node', os.path.join(JS_DIR, self.script), *self.args, cwd=TESTS_DIR,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE)
         self._rtask = asyncio.ensure_future(self._read())
@@ -1793,3 +1794,92 @@ def close_code(frames):
         if op == WS_CLOSE:
             return int.from_bytes(payload[:2], 'big') if len(payload) >= 2 else 1005
     return None
+
+
+NS_HTTPBIND = 'http://jabber.org/protocol/httpbind'
+NS_XBOSH = 'urn:xmpp:xbosh'
+
+
+class BoshRaw:
+    """A raw BOSH session: each post() is one HTTP request on its own
+    connection; rid counts up from a random start."""
+
+    def __init__(self, server, wait=2, hold=1, origin=None):
+        self.server = server
+        self.wait, self.hold, self.origin = wait, hold, origin
+        self.rid = secrets.randbelow(1 << 30) + 1000
+        self.sid = None
+        self.jid = None
+
+    def next_rid(self):
+        self.rid += 1
+        return self.rid
+
+    async def post_raw(self, body, timeout=10, headers=None):
+        h = {'Content-Type': 'text/xml; charset=utf-8', 'Connection': 'close'}
+        if self.origin:
+            h['Origin'] = self.origin
+        h.update(headers or {})
+        return await http_exchange(self.server.http_port, http_request('POST', '/http-bind', h, body),
+                                   timeout)
+
+    async def post(self, inner='', rid=None, attrs='', timeout=10, sid=None):
+        """Posts <body rid sid attrs>inner</body>; returns (status, headers,
+        text, element)."""
+        import xml.etree.ElementTree as ET
+        rid = self.next_rid() if rid is None else rid
+        body = "<body xmlns='%s' rid='%d' sid='%s'%s>%s</body>" % (
+            NS_HTTPBIND, rid, sid or self.sid, attrs, inner)
+        status, hdrs, data, head = await self.post_raw(body.encode(), timeout)
+        text = data.decode('utf-8')
+        el = ET.fromstring(text) if text.strip().startswith('<') else None
+        return status, hdrs, text, el
+
+    async def create(self, to=None, timeout=10):
+        import xml.etree.ElementTree as ET
+        rid = self.rid
+        body = ("<body xmlns='%s' xmlns:xmpp='%s' rid='%d' to='%s' wait='%d' hold='%d' "
+                "xml:lang='en' ver='1.6' xmpp:version='1.0' content='text/xml; charset=utf-8'/>"
+                % (NS_HTTPBIND, NS_XBOSH, rid, to or self.server.domain, self.wait, self.hold))
+        status, hdrs, data, head = await self.post_raw(body.encode(), timeout)
+        assert status == 200, 'session creation: %s %r' % (status, data[:300])
+        text = data.decode('utf-8')
+        el = ET.fromstring(text)
+        self.sid = el.get('sid')
+        assert self.sid, 'no sid in %s' % text
+        return hdrs, text, el
+
+    async def collect(self, pattern, timeout=10, what=None):
+        """Polls (empty requests, sequentially) until the concatenated
+        response text matches pattern; returns the match."""
+        rx = re.compile(pattern, re.S)
+        deadline = time.monotonic() + timeout
+        acc = ''
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError('BOSH: no %s within %ss; got %r' % (what or pattern, timeout, acc[-800:]))
+            status, hdrs, text, el = await self.post('', timeout=left + 1)
+            assert status == 200, 'BOSH poll: %s %s' % (status, text)
+            assert el is None or el.get('type') != 'terminate', 'BOSH session terminated: %s' % text
+            acc += text
+            m = rx.search(acc)
+            if m:
+                return m
+
+    async def login_anonymous(self, timeout=10):
+        hdrs, text, el = await self.create()
+        if 'ANONYMOUS' not in text:
+            await self.collect(r'</stream:features>|</features>', timeout, 'features')
+        status, hdrs, text, el = await self.post("<auth xmlns='%s' mechanism='ANONYMOUS'/>" % NS_SASL)
+        if '<success' not in text:
+            await self.collect(r'<success', timeout, 'SASL success')
+        status, hdrs, text, el = await self.post('', attrs=" xmlns:xmpp='%s' xmpp:restart='true'" % NS_XBOSH)
+        if 'bind' not in text:
+            await self.collect(NS_BIND, timeout, 'the bind feature')
+        status, hdrs, text, el = await self.post(
+            "<iq type='set' id='bind1' xmlns='jabber:client'><bind xmlns='%s'/></iq>" % NS_BIND)
+        if '<jid>' not in text:
+            text = (await self.collect(r'<jid>[^<]+</jid>', timeout, 'the bind result')).group(0)
+        self.jid = re.search(r'<jid>([^<]+)</jid>', text).group(1)
+        return self.jid
