@@ -17,8 +17,16 @@
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
+/* Memory: a wslay context carries a 4 KiB input buffer, which an idle
+ * session must not keep. So wslay only ever sees whole frames (measured
+ * here first, refused beyond max_stanza), its context exists only while a
+ * frame is being read or a fragmented message is incomplete, and the frames
+ * we send (unmasked text and close frames) are written directly. */
 typedef struct ws_state {
-    wslay_event_context_ptr ctx;
+    wslay_event_context_ptr ctx; /* NULL while idle */
+    size_t frame_left;           /* bytes of the current frame wslay may read */
+    bool in_message;             /* a fragmented message is incomplete */
+    bool close_sent;
     conn *c;
 } ws_state;
 
@@ -26,11 +34,15 @@ static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
                           void *ud)
 {
     conn *c = ud;
-    int n = evbuffer_remove(bufferevent_get_input(c->bev), buf, len);
+    ws_state *w = c->tr_state;
+    if (len > w->frame_left)
+        len = w->frame_left;
+    int n = len ? evbuffer_remove(bufferevent_get_input(c->bev), buf, len) : 0;
     if (n <= 0) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
     }
+    w->frame_left -= (size_t)n;
     return n;
 }
 
@@ -41,18 +53,43 @@ static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size
     return (ssize_t)len;
 }
 
-static void ws_flush(conn *c)
+/* Writes one unfragmented server frame (servers do not mask). */
+static void ws_write_frame(conn *c, int opcode, const void *data, size_t len)
+{
+    unsigned char h[10];
+    size_t hl = 2;
+    h[0] = (unsigned char)(0x80 | opcode);
+    if (len < 126) {
+        h[1] = (unsigned char)len;
+    } else if (len < 65536) {
+        h[1] = 126;
+        h[2] = (unsigned char)(len >> 8);
+        h[3] = (unsigned char)len;
+        hl = 4;
+    } else {
+        h[1] = 127;
+        for (int i = 0; i < 8; i++)
+            h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+        hl = 10;
+    }
+    conn_write(c, h, hl);
+    if (len)
+        conn_write(c, data, len);
+}
+
+static void ws_send_close(conn *c, int code)
 {
     ws_state *w = c->tr_state;
-    wslay_event_send(w->ctx);
+    if (w->close_sent || (w->ctx && wslay_event_get_close_sent(w->ctx)))
+        return;
+    w->close_sent = true;
+    unsigned char b[2] = {(unsigned char)(code >> 8), (unsigned char)code};
+    ws_write_frame(c, WSLAY_CONNECTION_CLOSE, b, 2);
 }
 
 static void ws_queue_text(conn *c, const char *text, size_t len)
 {
-    ws_state *w = c->tr_state;
-    struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, len};
-    wslay_event_queue_msg(w->ctx, &m); /* copies */
-    ws_flush(c);
+    ws_write_frame(c, WSLAY_TEXT_FRAME, text, len);
 }
 
 /* Turns <open to='..' version='..'/> into the stream header the parser
@@ -139,39 +176,96 @@ static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
         ws_message(c, (const char *)arg->msg, arg->msg_length);
     } else if (arg->opcode == WSLAY_BINARY_FRAME) {
         log_info(c->ctx, "WebSocket binary frame refused");
-        conn_close(c, "unsupported-stanza-type", "text frames only");
-        wslay_event_queue_close(ctx, WSLAY_CODE_UNSUPPORTED_DATA, NULL, 0);
+        ws_send_close(c, WSLAY_CODE_UNSUPPORTED_DATA);
+        conn_close(c, NULL, NULL);
     } else if (arg->opcode == WSLAY_CONNECTION_CLOSE) {
         conn_close(c, NULL, NULL);
     }
+}
+
+static void ws_ctx_new(conn *c)
+{
+    ws_state *w = c->tr_state;
+    static const struct wslay_event_callbacks cbs = {ws_recv_cb, ws_send_cb, NULL,     NULL,
+                                                     NULL,       NULL,       ws_msg_cb};
+    if (wslay_event_context_server_init(&w->ctx, &cbs, c) != 0)
+        fatal("wslay_event_context_server_init failed");
+    wslay_event_config_set_max_recv_msg_length(w->ctx, c->srv->set.max_stanza);
 }
 
 static void ws_init(conn *c)
 {
     ws_state *w = xcalloc(1, sizeof *w);
     w->c = c;
-    static const struct wslay_event_callbacks cbs = {ws_recv_cb, ws_send_cb, NULL,     NULL,
-                                                     NULL,       NULL,       ws_msg_cb};
-    if (wslay_event_context_server_init(&w->ctx, &cbs, c) != 0)
-        fatal("wslay_event_context_server_init failed");
-    wslay_event_config_set_max_recv_msg_length(w->ctx, c->srv->set.max_stanza);
     c->tr_state = w;
 }
 
+/* Reads every whole frame buffered; refuses a frame over the size limit
+ * before buffering it. */
 static void ws_readable(conn *c)
 {
     ws_state *w = c->tr_state;
-    if (wslay_event_recv(w->ctx) != 0 && !c->closing) {
-        log_info(c->ctx, "WebSocket protocol error");
-        c->dead = true;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    bool broken = false;
+    while (!c->closing && !broken) {
+        size_t avail = evbuffer_get_length(in);
+        unsigned char h[14];
+        if (avail < 2)
+            break;
+        evbuffer_copyout(in, h, avail < sizeof h ? avail : sizeof h);
+        uint64_t plen = h[1] & 0x7f;
+        size_t hl = 2;
+        if (plen == 126) {
+            if (avail < 4)
+                break;
+            plen = ((uint64_t)h[2] << 8) | h[3];
+            hl = 4;
+        } else if (plen == 127) {
+            if (avail < 10)
+                break;
+            plen = 0;
+            for (int i = 0; i < 8; i++)
+                plen = (plen << 8) | h[2 + i];
+            hl = 10;
+        }
+        if (h[1] & 0x80)
+            hl += 4;
+        if (plen > c->srv->set.max_stanza) {
+            log_info(c->ctx, "WebSocket frame of %llu bytes refused", (unsigned long long)plen);
+            ws_send_close(c, WSLAY_CODE_MESSAGE_TOO_BIG);
+            conn_close(c, NULL, NULL);
+            break;
+        }
+        if (avail < hl + plen)
+            break; /* wait for the whole frame (bounded by the check above) */
+        int opcode = h[0] & 0x0f;
+        bool fin = h[0] & 0x80;
+        if (!w->ctx)
+            ws_ctx_new(c);
+        w->frame_left = hl + (size_t)plen;
+        if (wslay_event_recv(w->ctx) != 0 && !c->closing)
+            broken = true;
+        if (opcode <= WSLAY_BINARY_FRAME)
+            w->in_message = !fin;
+        if (!c->closing)
+            wslay_event_send(w->ctx); /* pongs, close replies */
+        if (!c->closing && !broken && !wslay_event_want_read(w->ctx) &&
+            !wslay_event_want_write(w->ctx))
+            broken = true; /* wslay refused the peer (e.g. an unmasked frame) */
+        if (w->frame_left && !broken) {
+            broken = true; /* wslay stopped inside a frame */
+        }
     }
-    ws_flush(c);
-    if (!c->closing &&
-        (c->dead || (!wslay_event_want_read(w->ctx) && !wslay_event_want_write(w->ctx)))) {
-        /* wslay refused the peer (unmasked or oversized frame, bad close) */
-        log_info(c->ctx, "WebSocket closed: %s", c->dead ? "protocol error" : "peer closed");
-        c->dead = false;
+    if (broken && !c->closing) {
+        log_info(c->ctx, "WebSocket protocol error");
+        if (w->ctx)
+            wslay_event_send(w->ctx);
+        ws_send_close(c, WSLAY_CODE_PROTOCOL_ERROR);
         conn_close(c, NULL, NULL);
+    }
+    if (w->ctx && !w->in_message && !c->closing && wslay_event_get_queued_msg_count(w->ctx) == 0) {
+        wslay_event_context_free(w->ctx); /* idle: the 4 KiB buffer goes */
+        w->ctx = NULL;
     }
 }
 
@@ -200,10 +294,11 @@ static void ws_open_out(conn *c)
 static void ws_end(conn *c)
 {
     ws_state *w = c->tr_state;
+    if (w->close_sent)
+        return; /* nothing may follow a close frame */
     static const char close_el[] = "<close xmlns='" XMLNS_FRAMING "'/>";
     ws_queue_text(c, close_el, sizeof close_el - 1);
-    wslay_event_queue_close(w->ctx, WSLAY_CODE_NORMAL_CLOSURE, NULL, 0);
-    ws_flush(c);
+    ws_send_close(c, WSLAY_CODE_NORMAL_CLOSURE);
 }
 
 static void ws_free(conn *c)
@@ -211,7 +306,8 @@ static void ws_free(conn *c)
     ws_state *w = c->tr_state;
     if (!w)
         return;
-    wslay_event_context_free(w->ctx);
+    if (w->ctx)
+        wslay_event_context_free(w->ctx);
     free(w);
     c->tr_state = NULL;
 }
