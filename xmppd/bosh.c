@@ -11,9 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define BOSH_MAX_WAIT 60
 #define BOSH_MAX_HOLD 2
-#define BOSH_INACTIVITY 60
 #define BOSH_POLLING 2
 #define BOSH_LINGER_S 10 /* a terminated session answers late requests */
 
@@ -200,7 +198,8 @@ static void bosh_timer_cb(evutil_socket_t fd, short what, void *ud)
 /* wait while a request is held, inactivity otherwise, linger when gone. */
 static void bosh_arm(bosh_session *s)
 {
-    struct timeval tv = {s->held ? s->wait : (s->c ? BOSH_INACTIVITY : BOSH_LINGER_S), 0};
+    struct timeval tv = {s->held ? s->wait : (s->c ? s->srv->set.bosh_inactivity : BOSH_LINGER_S),
+                         0};
     evtimer_del(s->timer);
     evtimer_add(s->timer, &tv);
 }
@@ -434,7 +433,7 @@ static void bosh_create(xmppd *srv, http_request *req, xml_node *body, unsigned 
     s->srv = srv;
     random_id(s->sid, sizeof s->sid - 1);
     s->next_rid = rid + 1;
-    s->wait = bosh_attr_int(body, "wait", BOSH_MAX_WAIT, 1, BOSH_MAX_WAIT);
+    s->wait = bosh_attr_int(body, "wait", srv->set.bosh_max_wait, 1, srv->set.bosh_max_wait);
     s->hold = bosh_attr_int(body, "hold", 1, 0, BOSH_MAX_HOLD);
     s->requests = s->hold + 1;
     s->origin_hdr = cors;
@@ -467,7 +466,8 @@ static void bosh_create(xmppd *srv, http_request *req, xml_node *body, unsigned 
                 "xmlns:stream='http://etherx.jabber.org/streams' sid='%s' wait='%d' "
                 "inactivity='%d' polling='%d' requests='%d' hold='%d' ver='1.11' "
                 "xmpp:version='1.0' xmpp:restartlogic='true' authid='%s' from='",
-                s->sid, s->wait, BOSH_INACTIVITY, BOSH_POLLING, s->requests, s->hold, c->stream_id);
+                s->sid, s->wait, srv->set.bosh_inactivity, BOSH_POLLING, s->requests, s->hold,
+                c->stream_id);
     sbuf_add_xml_escaped(&b, from, strlen(from));
     if (s->terminated) {
         sbuf_adds(&b, "' type='terminate' condition='");

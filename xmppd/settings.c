@@ -44,6 +44,8 @@ const config_key xmppd_config_keys[] = {
     {"XMPP_WEB_ROOT", NULL, "directory of the browser client's static files"},
     {"XMPP_TRUSTED_PROXIES", "127.0.0.1 ::1",
      "proxies whose requests count as secure and whose X-Forwarded-For is believed"},
+    {"XMPP_BOSH_INACTIVITY", "60", "seconds a BOSH session may go without a request"},
+    {"XMPP_BOSH_MAX_WAIT", "60", "longest BOSH wait a client may ask for (seconds)"},
     {"XMPP_CORS_ORIGINS", "*", "origins allowed to use BOSH from a browser (* for any)"},
     {"MUC_RESTRICT_ROOM_CREATION", "true", "only the focus and AUTH accounts create rooms"},
     {"MUC_HISTORY_LENGTH", "20", "groupchat messages kept per room"},
@@ -205,6 +207,8 @@ int settings_load(settings *s, config *c)
         config_error(c, "XMPP_WEB_ROOT: cannot read directory %s", s->web_root);
     const char *tp = config_get(c, "XMPP_TRUSTED_PROXIES");
     s->trusted_proxies = xstrdup(tp ? tp : "");
+    s->bosh_inactivity = (int)config_get_int(c, "XMPP_BOSH_INACTIVITY", 1, 3600, 60);
+    s->bosh_max_wait = (int)config_get_int(c, "XMPP_BOSH_MAX_WAIT", 1, 300, 60);
     const char *co = config_get(c, "XMPP_CORS_ORIGINS");
     s->cors_origins = xstrdup(co ? co : "");
     s->muc_restrict_creation = config_get_bool(c, "MUC_RESTRICT_ROOM_CREATION", true);

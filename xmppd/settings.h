@@ -52,6 +52,7 @@ typedef struct settings {
     int log_level;
     char *http_bind_address, *web_root, *trusted_proxies, *cors_origins;
     int http_port;
+    int bosh_inactivity, bosh_max_wait;
     bool http_tls;
     bool muc_restrict_creation;
     int muc_history_length, muc_max_occupants, muc_max_rooms;

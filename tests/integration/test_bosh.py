@@ -316,5 +316,32 @@ async def test_bosh_bad_input():
                 await by.close()
 
 
+@timeout(40)
+async def test_bosh_inactivity_ends_session_and_room_presence():
+    """A BOSH session that stops sending requests is ended after its
+    inactivity period; the room it was in sees it leave, and its sid is gone."""
+    with web_server(MUC_RESTRICT_ROOM_CREATION='false', XMPP_BOSH_INACTIVITY='2') as s:
+        s.adduser(s.jid('bob'), 'bob-pw')
+        room = 'idle-%s@muc.%s' % (uid(), s.domain)
+        bob = await login(s, s.jid('bob'), 'bob-pw', resource='tcp', presence=True)
+        try:
+            b = BoshRaw(s, wait=1, hold=1)
+            await b.login_anonymous()
+            st, h, t, e = await b.post(muc_join_xml(room + '/sleeper').replace(
+                '<presence ', "<presence xmlns='jabber:client' ", 1))
+            if "code='110'" not in Q(t):
+                await b.collect(r"code=.110.", 10, 'the self-presence')
+            await muc_join(bob, room, 'bob')
+            await bob.expect(is_presence(frm=room + '/sleeper'), 10, 'the BOSH occupant')
+            # now the BOSH client goes silent: no request for more than 2 s
+            u = await bob.expect(is_presence(type='unavailable', frm=room + '/sleeper'), 15,
+                                 'the unavailable of the inactive BOSH occupant')
+            assert u is not None
+            st, h, t, e = await b.post('')
+            assert e is not None and e.get('type') == 'terminate', 'the session should be gone: %s' % t
+        finally:
+            await bob.close()
+
+
 if __name__ == '__main__':
     main(globals())
