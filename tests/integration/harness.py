@@ -1883,3 +1883,31 @@ class BoshRaw:
             text = (await self.collect(r'<jid>[^<]+</jid>', timeout, 'the bind result')).group(0)
         self.jid = re.search(r'<jid>([^<]+)</jid>', text).group(1)
         return self.jid
+
+
+async def node_muc_roundtrip(s, lib, transport, url):
+    """lib over transport, anonymous: joins a room, exchanges groupchat both
+    ways with a slixmpp client on TCP, leaves (the slixmpp client sees it)."""
+    s.adduser(s.jid('bob'), 'bob-pw')
+    room = '%s-%s-%s@muc.%s' % (lib, transport, uid(), s.domain)
+    node = await NodeClient(lib, transport, url, s.domain).start()
+    bob = await login(s, s.jid('bob'), 'bob-pw', resource='tcp', presence=True)
+    try:
+        node.send_presence(to=room + '/web', muc=True)
+        await node.expect_stanza('presence', type=None, **{'from': room + '/web'})
+        await muc_join(bob, room, 'bob')
+        await node.expect_stanza('presence', type=None, **{'from': room + '/bob'})
+        body = 'groupchat from %s/%s %s' % (lib, transport, uid())
+        node.send_message(room, body, type='groupchat')
+        await bob.expect(is_message(body=body, frm=room + '/web', type='groupchat'), 10,
+                         'the groupchat from the %s client' % lib)
+        body = 'groupchat from tcp ' + uid()
+        bob.send_message(room, body, type='groupchat')
+        await node.expect_stanza('message', body=body, type='groupchat', **{'from': room + '/bob'})
+        node.send_presence(to=room + '/web', type='unavailable')
+        await bob.expect(is_muc_presence(room, 'web', type='unavailable'), 10,
+                         'the %s occupant leaving' % lib)
+        await node.quit()
+    finally:
+        await node.close()
+        await bob.close()

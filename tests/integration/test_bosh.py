@@ -343,5 +343,11 @@ async def test_bosh_inactivity_ends_session_and_room_presence():
             await bob.close()
 
 
+@timeout(40)
+async def test_stanza_bosh_muc_groupchat():
+    with web_server(MUC_RESTRICT_ROOM_CREATION='false') as s:
+        await node_muc_roundtrip(s, 'stanza', 'bosh', bosh_url(s))
+
+
 if __name__ == '__main__':
     main(globals())

@@ -261,5 +261,11 @@ async def test_ws_untrusted_plain_http_offers_no_auth():
         ws.close()
 
 
+@timeout(40)
+async def test_stanza_ws_muc_groupchat():
+    with web_server(MUC_RESTRICT_ROOM_CREATION='false') as s:
+        await node_muc_roundtrip(s, 'stanza', 'ws', ws_url(s))
+
+
 if __name__ == '__main__':
     main(globals())
