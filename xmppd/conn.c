@@ -18,6 +18,7 @@
 #define CONN_DRAIN_MS 1500
 
 static void conn_read_cb(struct bufferevent *bev, void *ud);
+static void conn_flush_unlink(conn *c);
 static void conn_event_cb(struct bufferevent *bev, short what, void *ud);
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *ud);
@@ -92,6 +93,9 @@ static void conn_free(conn *c)
     if (c->next)
         c->next->prev = c->prev;
     srv->nconns--;
+    conn_flush_unlink(c);
+    if (c->pend)
+        evbuffer_free(c->pend);
     c->ops->free(c);
     if (c->tr->free)
         c->tr->free(c);
@@ -111,6 +115,8 @@ static size_t conn_pending_output(conn *c)
     if (!c->bev)
         return 0;
     size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+    if (c->pend)
+        n += evbuffer_get_length(c->pend);
     struct bufferevent *under = bufferevent_get_underlying(c->bev);
     if (under)
         n += evbuffer_get_length(bufferevent_get_output(under));
@@ -246,7 +252,8 @@ void conn_accept(xmppd *srv, const conn_ops *ops, evutil_socket_t fd, const stru
         bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (!bev)
         fatal("bufferevent_socket_new failed");
-    conn_new(srv, ops, &conn_tcp, bev, ip, false);
+    conn *c = conn_new(srv, ops, &conn_tcp, bev, ip, false);
+    c->plain_socket = true;
 }
 
 /* True (and c is being dropped) if len more bytes would exceed the send
@@ -255,8 +262,7 @@ static bool conn_over_limit(conn *c, size_t len)
 {
     if (!c->bev)
         return false;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_get_length(out) + len <= c->srv->set.max_send_buffer)
+    if (conn_pending_output(c) + len <= c->srv->set.max_send_buffer)
         return false;
     if (!c->closing) {
         log_warn(c->ctx, "send buffer over %zu bytes: dropping slow reader",
@@ -267,11 +273,84 @@ static bool conn_over_limit(conn *c, size_t len)
     return true;
 }
 
+/* Output, redis-style: bytes written during a loop pass collect in
+ * c->pend, and one event at the end of the pass writes each connection's
+ * batch straight to its socket (one writev, no epoll changes). Only what the
+ * kernel does not take goes through the bufferevent, which then waits for
+ * writability; while it holds anything, new bytes queue behind it. */
+static void conn_flush_cb(evutil_socket_t fd, short what, void *ud)
+{
+    xmppd *srv = ud;
+    while (srv->flush_list) {
+        conn *c = srv->flush_list;
+        srv->flush_list = c->flush_next;
+        c->flush_next = NULL;
+        c->in_flush_list = false;
+        if (!c->pend || evbuffer_get_length(c->pend) == 0)
+            continue;
+        struct evbuffer *out = bufferevent_get_output(c->bev);
+        if (c->dead) {
+            evbuffer_drain(c->pend, evbuffer_get_length(c->pend));
+            continue;
+        }
+        if (c->plain_socket && evbuffer_get_length(out) == 0) {
+            evutil_socket_t sfd = bufferevent_getfd(c->bev);
+            while (sfd >= 0 && evbuffer_get_length(c->pend) > 0)
+                if (evbuffer_write(c->pend, sfd) <= 0)
+                    break; /* EAGAIN or an error the bufferevent will report */
+        }
+        if (evbuffer_get_length(c->pend) > 0)
+            evbuffer_add_buffer(out, c->pend); /* moves, no copy */
+    }
+}
+
+void conn_flush_init(xmppd *srv)
+{
+    srv->flush_ev = event_new(srv->base, -1, 0, conn_flush_cb, srv);
+}
+
+void conn_set_plain_socket(conn *c, bool plain)
+{
+    c->plain_socket = plain;
+}
+
+/* Hands anything collected for c to its bufferevent now (before the socket
+ * changes hands or goes away). */
+static void conn_flush_now(conn *c)
+{
+    if (c->pend && evbuffer_get_length(c->pend) > 0 && c->bev)
+        evbuffer_add_buffer(bufferevent_get_output(c->bev), c->pend);
+}
+
+static void conn_flush_unlink(conn *c)
+{
+    if (!c->in_flush_list)
+        return;
+    for (conn **p = &c->srv->flush_list; *p; p = &(*p)->flush_next)
+        if (*p == c) {
+            *p = c->flush_next;
+            break;
+        }
+    c->in_flush_list = false;
+}
+
 void conn_write(conn *c, const void *data, size_t len)
 {
     if (c->dead || !c->bev || conn_over_limit(c, len))
         return;
-    evbuffer_add(bufferevent_get_output(c->bev), data, len);
+    if (!c->plain_socket || !c->srv->flush_ev) {
+        evbuffer_add(bufferevent_get_output(c->bev), data, len);
+        return;
+    }
+    if (!c->pend)
+        c->pend = evbuffer_new();
+    evbuffer_add(c->pend, data, len);
+    if (!c->in_flush_list) {
+        c->in_flush_list = true;
+        c->flush_next = c->srv->flush_list;
+        c->srv->flush_list = c;
+        event_active(c->srv->flush_ev, EV_TIMEOUT, 0);
+    }
 }
 
 void conn_send_raw(conn *c, const char *data, size_t len)
@@ -323,6 +402,8 @@ static void conn_do_starttls(conn *c)
     c->want_starttls = false;
     struct evbuffer *in = bufferevent_get_input(c->bev);
     evbuffer_drain(in, evbuffer_get_length(in));
+    conn_flush_now(c); /* <proceed/> goes out in the clear, before the handshake */
+    c->plain_socket = false;
     SSL *ssl = SSL_new(c->srv->tls);
     if (!ssl) {
         conn_close(c, "internal-server-error", NULL);
@@ -405,9 +486,8 @@ static void conn_tcp_element(conn *c, const struct iovec *v, int n)
         total += v[i].iov_len;
     if (c->dead || conn_over_limit(c, total))
         return;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
     for (int i = 0; i < n; i++)
-        evbuffer_add(out, v[i].iov_base, v[i].iov_len);
+        conn_write(c, v[i].iov_base, v[i].iov_len);
 }
 
 static void conn_tcp_open(conn *c)

@@ -67,8 +67,12 @@ struct conn {
     bool authed; /* SASL succeeded (state >= CONN_AUTHED survives restart) */
     bool tls;
     bool closing;
-    bool dead;        /* the socket is gone or the peer stopped reading: free at once */
-    bool half_closed; /* our side sent FIN; draining the peer */
+    bool dead;             /* the socket is gone or the peer stopped reading: free at once */
+    bool half_closed;      /* our side sent FIN; draining the peer */
+    bool plain_socket;     /* bev is a plain socket: writes may bypass it (conn_flush) */
+    struct evbuffer *pend; /* written this loop pass, flushed once by conn_flush */
+    conn *flush_next;      /* srv->flush_list */
+    bool in_flush_list;
     bool header_sent; /* our stream header for the current stream */
     bool want_starttls;
     char ip[48];
@@ -132,6 +136,10 @@ void conn_starttls(conn *c);
 void conn_close(conn *c, const char *cond, const char *text);
 /* Recomputes the log context after the JID changes. */
 void conn_update_ctx(conn *c);
+/* Sets up the once-per-loop-pass flush of conn_write (main.c at startup). */
+void conn_flush_init(xmppd *srv);
+/* Marks c's socket as a plain socket bufferevent (TCP, WebSocket over HTTP). */
+void conn_set_plain_socket(conn *c, bool plain);
 /* Frees every connection at shutdown (outside any connection callback). */
 void conn_free_all(xmppd *srv);
 

@@ -188,6 +188,7 @@ int main(int argc, char **argv)
     hmap_init(&srv.sessions);
     hmap_init(&srv.login_buckets);
     hmap_init(&srv.components);
+    conn_flush_init(&srv);
     if (muc_init(&srv) != 0)
         return 1;
     srv.c2s_listener = main_listen(&srv, srv.set.bind_address, srv.set.port, main_accept_c2s_cb);
@@ -232,6 +233,7 @@ int main(int argc, char **argv)
 
     conn_free_all(&srv);
     bosh_free_all(&srv);
+    event_free(srv.flush_ev);
     httpd_stop(&srv);
     evconnlistener_free(srv.c2s_listener);
     if (srv.comp_listener)

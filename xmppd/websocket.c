@@ -377,6 +377,7 @@ void websocket_upgrade(xmppd *srv, http_request *req, const char *ip, bool secur
     EVP_Digest(buf, strlen(buf), md, &mdlen, EVP_sha1(), NULL);
     char *accept = base64_encode(md, mdlen);
     char *token = http_query_param(req, "token");
+    bool req_tls = req->tls;
     struct bufferevent *bev = http_take_over(req);
     int one = 1;
     evutil_socket_t fd = bufferevent_getfd(bev);
@@ -393,6 +394,7 @@ void websocket_upgrade(xmppd *srv, http_request *req, const char *ip, bool secur
     sbuf_free(&b);
     free(accept);
     conn *c = conn_new(srv, &c2s_ops, &ws_transport, bev, ip, secure);
+    conn_set_plain_socket(c, !req_tls);
     c->token = token;
     if (!c->closing && evbuffer_get_length(bufferevent_get_input(bev)) > 0)
         ws_readable(c); /* frames that came with the handshake */

@@ -43,6 +43,8 @@ typedef struct xmppd {
     muc_service *muc[2]; /* conference and brewery services (muc.c) */
     http_server *http;   /* the HTTP listener (httpd.c), NULL when off */
     hmap bosh_sessions;  /* sid -> BOSH session (bosh.c) */
+    conn *flush_list;    /* connections with output written this loop pass (conn.c) */
+    struct event *flush_ev;
     struct event *sig_int, *sig_term, *housekeeping;
     xmppd_stats stats;
     uint8_t scram_secret[16]; /* keys the fake SCRAM salt of unknown users */
