@@ -1911,3 +1911,37 @@ async def node_muc_roundtrip(s, lib, transport, url):
     finally:
         await node.close()
         await bob.close()
+
+
+async def node_chat_roundtrip(node, tcp):
+    """node <-> tcp chat messages both ways."""
+    body = 'from tcp ' + uid()
+    tcp.send_message(node.jid, body)
+    await node.expect_stanza('message', body=body, **{'from': tcp.jid})
+    body = 'from node ' + uid()
+    node.send_message(tcp.jid, body)
+    await tcp.expect(is_message(body=body, frm=node.jid, type='chat'), 10, 'the message from node')
+
+
+async def node_logins_roundtrip(s, lib, transport, url):
+    """lib over transport: an anonymous login and an account login (SCRAM),
+    each exchanging chat messages both ways with a slixmpp client on TCP."""
+    s.adduser(s.jid('alice'), 'alice-pw')
+    s.adduser(s.jid('bob'), 'bob-pw')
+    bob = await login(s, s.jid('bob'), 'bob-pw', resource='tcp', presence=True)
+    nodes = []
+    try:
+        anon = await NodeClient(lib, transport, url, s.domain).start()
+        nodes.append(anon)
+        assert re.match(r'^[^@/]+@%s/.+$' % re.escape(s.domain), anon.jid), anon.jid
+        await node_chat_roundtrip(anon, bob)
+        alice = await NodeClient(lib, transport, url, s.jid('alice'), 'alice-pw').start()
+        nodes.append(alice)
+        assert alice.jid.lower().startswith(s.jid('alice') + '/'), alice.jid
+        await node_chat_roundtrip(alice, bob)
+        for n in nodes:
+            await n.quit()
+    finally:
+        for n in nodes:
+            await n.close()
+        await bob.close()

@@ -13,37 +13,10 @@ from harness import *  # noqa: E402,F401,F403
 Q = lambda s: s.replace('"', "'")  # noqa: E731
 
 
-async def _chat_roundtrip(node, tcp):
-    body = 'from tcp ' + uid()
-    tcp.send_message(node.jid, body)
-    await node.expect_stanza('message', body=body, **{'from': tcp.jid})
-    body = 'from node ' + uid()
-    node.send_message(tcp.jid, body)
-    await tcp.expect(is_message(body=body, frm=node.jid, type='chat'), 10, 'the message from node')
-
-
 @timeout(45)
 async def test_strophe_bosh_anonymous_and_account():
     with web_server() as s:
-        s.adduser(s.jid('alice'), 'alice-pw')
-        s.adduser(s.jid('bob'), 'bob-pw')
-        bob = await login(s, s.jid('bob'), 'bob-pw', resource='tcp', presence=True)
-        nodes = []
-        try:
-            anon = await NodeClient('strophe', 'bosh', bosh_url(s), s.domain).start()
-            nodes.append(anon)
-            assert re.match(r'^[^@/]+@%s/.+$' % re.escape(s.domain), anon.jid), anon.jid
-            await _chat_roundtrip(anon, bob)
-            alice = await NodeClient('strophe', 'bosh', bosh_url(s), s.jid('alice'), 'alice-pw').start()
-            nodes.append(alice)
-            assert alice.jid.lower().startswith(s.jid('alice') + '/'), alice.jid
-            await _chat_roundtrip(alice, bob)
-            for n in nodes:
-                await n.quit()
-        finally:
-            for n in nodes:
-                await n.close()
-            await bob.close()
+        await node_logins_roundtrip(s, 'strophe', 'bosh', bosh_url(s))
 
 
 @timeout(45)
@@ -81,24 +54,7 @@ async def test_strophe_bosh_muc_groupchat():
 @timeout(45)
 async def test_stanza_bosh_login_and_messages():
     with web_server() as s:
-        s.adduser(s.jid('carol'), 'carol-pw')
-        s.adduser(s.jid('bob'), 'bob-pw')
-        bob = await login(s, s.jid('bob'), 'bob-pw', resource='tcp', presence=True)
-        nodes = []
-        try:
-            carol = await NodeClient('stanza', 'bosh', bosh_url(s), s.jid('carol'), 'carol-pw').start()
-            nodes.append(carol)
-            assert carol.jid.lower().startswith(s.jid('carol') + '/'), carol.jid
-            await _chat_roundtrip(carol, bob)
-            anon = await NodeClient('stanza', 'bosh', bosh_url(s), s.domain).start()
-            nodes.append(anon)
-            await _chat_roundtrip(anon, bob)
-            for n in nodes:
-                await n.quit()
-        finally:
-            for n in nodes:
-                await n.close()
-            await bob.close()
+        await node_logins_roundtrip(s, 'stanza', 'bosh', bosh_url(s))
 
 
 @timeout(40)

@@ -10,38 +10,10 @@ from harness import *  # noqa: E402,F401,F403
 from harness import _tag  # noqa: E402
 
 
-async def _chat_roundtrip(node, tcp):
-    """node <-> tcp chat messages both ways."""
-    body = 'from tcp ' + uid()
-    tcp.send_message(node.jid, body)
-    await node.expect_stanza('message', body=body, **{'from': tcp.jid})
-    body = 'from node ' + uid()
-    node.send_message(tcp.jid, body)
-    await tcp.expect(is_message(body=body, frm=node.jid, type='chat'), 10, 'the message from node')
-
-
-@timeout(40)
+@timeout(45)
 async def test_strophe_ws_anonymous_and_account():
     with web_server() as s:
-        s.adduser(s.jid('alice'), 'alice-pw')
-        s.adduser(s.jid('bob'), 'bob-pw')
-        bob = await login(s, s.jid('bob'), 'bob-pw', resource='tcp', presence=True)
-        nodes = []
-        try:
-            anon = await NodeClient('strophe', 'ws', ws_url(s), s.domain).start()
-            nodes.append(anon)
-            assert re.match(r'^[^@/]+@%s/.+$' % re.escape(s.domain), anon.jid), anon.jid
-            await _chat_roundtrip(anon, bob)
-            alice = await NodeClient('strophe', 'ws', ws_url(s), s.jid('alice'), 'alice-pw').start()
-            nodes.append(alice)
-            assert alice.jid.lower().startswith(s.jid('alice') + '/'), alice.jid
-            await _chat_roundtrip(alice, bob)
-            for n in nodes:
-                await n.quit()
-        finally:
-            for n in nodes:
-                await n.close()
-            await bob.close()
+        await node_logins_roundtrip(s, 'strophe', 'ws', ws_url(s))
 
 
 @timeout(40)
@@ -78,28 +50,10 @@ async def test_strophe_ws_muc_groupchat():
             await bob.close()
 
 
-@timeout(40)
+@timeout(45)
 async def test_stanza_ws_login_and_messages():
     with web_server() as s:
-        s.adduser(s.jid('carol'), 'carol-pw')
-        s.adduser(s.jid('bob'), 'bob-pw')
-        bob = await login(s, s.jid('bob'), 'bob-pw', resource='tcp', presence=True)
-        nodes = []
-        try:
-            carol = await NodeClient('stanza', 'ws', ws_url(s), s.jid('carol'), 'carol-pw').start()
-            nodes.append(carol)
-            assert carol.jid.lower().startswith(s.jid('carol') + '/'), carol.jid
-            await _chat_roundtrip(carol, bob)
-            anon = await NodeClient('stanza', 'ws', ws_url(s), s.domain).start()
-            nodes.append(anon)
-            assert re.match(r'^[^@/]+@%s/.+$' % re.escape(s.domain), anon.jid), anon.jid
-            await _chat_roundtrip(anon, bob)
-            for n in nodes:
-                await n.quit()
-        finally:
-            for n in nodes:
-                await n.close()
-            await bob.close()
+        await node_logins_roundtrip(s, 'stanza', 'ws', ws_url(s))
 
 
 @timeout(30)
@@ -109,7 +63,7 @@ async def test_ws_token_query_accepted():
         bob = await login(s, s.jid('bob'), 'bob-pw', resource='tcp', presence=True)
         node = await NodeClient('strophe', 'ws', ws_url(s, token='abc'), s.domain).start()
         try:
-            await _chat_roundtrip(node, bob)
+            await node_chat_roundtrip(node, bob)
             await node.quit()
         finally:
             await node.close()
