@@ -537,18 +537,19 @@ class Parley(Server):
     def domain(self, mode):
         return ACCOUNT_DOMAIN
 
-    def write_config(self):
+    def config(self, domain, c2s_port, **extra):
+        """xmppd's benchmark config (no TLS, no limits in the way) plus extra
+        KEY=value settings; the other benchmarks build on it."""
+        keys = {"XMPP_DOMAIN": domain, "XMPP_BIND_ADDRESS": HOST, "XMPP_PORT": c2s_port or 5222,
+                "XMPP_COMPONENT_PORT": 0, "XMPP_HTTP_PORT": 0, "XMPP_DATA_DIR": self.data,
+                "C2S_REQUIRE_ENCRYPTION": "false", "XMPP_LOGIN_RATE": 100000000,
+                "XMPP_MAX_CONNECTIONS": 100000, "LOG_LEVEL": "warn"}
+        keys.update(extra)
         with open(self.conf, "w") as f:
-            f.write(f"XMPP_DOMAIN={ACCOUNT_DOMAIN}\n"
-                    f"XMPP_BIND_ADDRESS={HOST}\n"
-                    f"XMPP_PORT={self.port or 5222}\n"
-                    "XMPP_COMPONENT_PORT=0\n"
-                    "XMPP_HTTP_PORT=0\n"
-                    f"XMPP_DATA_DIR={self.data}\n"
-                    "C2S_REQUIRE_ENCRYPTION=false\n"
-                    "XMPP_LOGIN_RATE=100000000\n"
-                    "XMPP_MAX_CONNECTIONS=100000\n"
-                    "LOG_LEVEL=warn\n")
+            f.write("".join(f"{k}={v}\n" for k, v in keys.items()))
+
+    def write_config(self):
+        self.config(ACCOUNT_DOMAIN, self.port)
 
     def argv(self):
         return [self.xmppd, "--config", self.conf]
@@ -579,21 +580,25 @@ class Prosody(Server):
     def domain(self, mode):
         return self.ANON_DOMAIN if mode == "anonymous" else ACCOUNT_DOMAIN
 
-    def write_config(self):
+    def config(self, c2s_port, tail, http_port=None, modules=()):
+        """Prosody 0.12's benchmark config: loopback, no TLS, no s2s, the
+        given extra modules and HTTP port, then tail (hosts, components)."""
         d = self.dir
+        mods = ", ".join(f'"{m}"' for m in ("roster", "saslauth", "disco", "ping") + tuple(modules))
+        http = (f"http_ports = {{ {http_port} }}\nhttp_interfaces = {{ \"{HOST}\" }}\n"
+                if http_port else "http_ports = {}\n")
         with open(self.conf, "w") as f:
-            f.write(f'''-- throwaway config written by bench/login_bench.py
+            f.write(f'''-- throwaway config written by bench/
 run_as_root = true
 pidfile = "{d}/prosody.pid"
 data_path = "{self.data}"
 interfaces = {{ "{HOST}" }}
 local_interfaces = {{ "{HOST}" }}
-c2s_ports = {{ {self.port or 5222} }}
+c2s_ports = {{ {c2s_port or 5222} }}
 c2s_direct_tls_ports = {{}}
 s2s_ports = {{}}
 s2s_direct_tls_ports = {{}}
-http_ports = {{}}
-https_ports = {{}}
+{http}https_ports = {{}}
 component_ports = {{}}
 c2s_require_encryption = false
 s2s_require_encryption = false
@@ -601,9 +606,13 @@ allow_unencrypted_plain_auth = true
 storage = "internal"
 certificates = "{d}/certs"
 log = {{ warn = "{d}/prosody.log" }}
-modules_enabled = {{ "roster", "saslauth", "disco", "ping" }}
+modules_enabled = {{ {mods} }}
 modules_disabled = {{ "s2s", "s2s_auth_certs" }}
+-- mod_limits is not loaded, so c2s reads are not rate limited
+''' + tail)
 
+    def write_config(self):
+        self.config(self.port, f'''
 VirtualHost "{ACCOUNT_DOMAIN}"
     authentication = "internal_hashed"
 

@@ -63,22 +63,9 @@ END_TAGS = (b"</message>", b"</presence>", b"</iq>")
 
 class MucParley(lb.Parley):
     def write_config(self):
-        with open(self.conf, "w") as f:
-            f.write(f"XMPP_DOMAIN={DOMAIN}\n"
-                    f"XMPP_BIND_ADDRESS={HOST}\n"
-                    f"XMPP_PORT={self.port or 5222}\n"
-                    "XMPP_COMPONENT_PORT=0\n"
-                    "XMPP_HTTP_PORT=0\n"
-                    f"XMPP_DATA_DIR={self.data}\n"
-                    "C2S_REQUIRE_ENCRYPTION=false\n"
-                    "XMPP_LOGIN_RATE=100000000\n"
-                    "XMPP_MAX_CONNECTIONS=100000\n"
-                    "XMPP_STANZA_RATE=1000000\n"
-                    "XMPP_STANZA_BURST=1000000\n"
-                    "MUC_RESTRICT_ROOM_CREATION=false\n"
-                    "MUC_MAX_OCCUPANTS=100000\n"
-                    "MUC_HISTORY_LENGTH=0\n"
-                    "LOG_LEVEL=warn\n")
+        self.config(DOMAIN, self.port, XMPP_STANZA_RATE=1000000, XMPP_STANZA_BURST=1000000,
+                    MUC_RESTRICT_ROOM_CREATION="false", MUC_MAX_OCCUPANTS=100000,
+                    MUC_HISTORY_LENGTH=0)
 
     def setup(self):
         self.write_config()
@@ -89,31 +76,7 @@ class MucProsody(lb.Prosody):
         return DOMAIN
 
     def write_config(self):
-        d = self.dir
-        with open(self.conf, "w") as f:
-            f.write(f'''-- throwaway config written by bench/muc_bench.py
-run_as_root = true
-pidfile = "{d}/prosody.pid"
-data_path = "{self.data}"
-interfaces = {{ "{HOST}" }}
-local_interfaces = {{ "{HOST}" }}
-c2s_ports = {{ {self.port or 5222} }}
-c2s_direct_tls_ports = {{}}
-s2s_ports = {{}}
-s2s_direct_tls_ports = {{}}
-http_ports = {{}}
-https_ports = {{}}
-component_ports = {{}}
-c2s_require_encryption = false
-s2s_require_encryption = false
-allow_unencrypted_plain_auth = true
-storage = "internal"
-certificates = "{d}/certs"
-log = {{ warn = "{d}/prosody.log" }}
-modules_enabled = {{ "roster", "saslauth", "disco", "ping" }}
-modules_disabled = {{ "s2s", "s2s_auth_certs" }}
--- mod_limits is not loaded, so c2s reads are not rate limited
-
+        self.config(self.port, f'''
 VirtualHost "{DOMAIN}"
     authentication = "anonymous"
 
