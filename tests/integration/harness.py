@@ -1894,7 +1894,10 @@ async def node_muc_roundtrip(s, lib, transport, url):
     bob = await login(s, s.jid('bob'), 'bob-pw', resource='tcp', presence=True)
     try:
         node.send_presence(to=room + '/web', muc=True)
-        await node.expect_stanza('presence', type=None, **{'from': room + '/web'})
+        self_pres = await node.expect_stanza('presence', type=None, **{'from': room + '/web'})
+        if 'xml' in self_pres:  # strophe reports the raw XML: check the status codes too
+            x = self_pres['xml'].replace('"', "'")
+            assert "code='110'" in x and "code='201'" in x, 'self-presence of a new room: %s' % x
         await muc_join(bob, room, 'bob')
         await node.expect_stanza('presence', type=None, **{'from': room + '/bob'})
         body = 'groupchat from %s/%s %s' % (lib, transport, uid())
@@ -1905,6 +1908,7 @@ async def node_muc_roundtrip(s, lib, transport, url):
         bob.send_message(room, body, type='groupchat')
         await node.expect_stanza('message', body=body, type='groupchat', **{'from': room + '/bob'})
         node.send_presence(to=room + '/web', type='unavailable')
+        await node.expect_stanza('presence', type='unavailable', **{'from': room + '/web'})
         await bob.expect(is_muc_presence(room, 'web', type='unavailable'), 10,
                          'the %s occupant leaving' % lib)
         await node.quit()

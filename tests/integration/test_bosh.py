@@ -19,36 +19,10 @@ async def test_strophe_bosh_anonymous_and_account():
         await node_logins_roundtrip(s, 'strophe', 'bosh', bosh_url(s))
 
 
-@timeout(45)
+@timeout(40)
 async def test_strophe_bosh_muc_groupchat():
     with web_server(MUC_RESTRICT_ROOM_CREATION='false') as s:
-        s.adduser(s.jid('bob'), 'bob-pw')
-        room = 'boshroom-%s@muc.%s' % (uid(), s.domain)
-        node = await NodeClient('strophe', 'bosh', bosh_url(s), s.domain).start()
-        bob = await login(s, s.jid('bob'), 'bob-pw', resource='tcp', presence=True)
-        try:
-            node.send_presence(to=room + '/boshy', muc=True)
-            await node.expect(
-                lambda e: e['ev'] == 'stanza' and e['kind'] == 'presence'
-                and (e['from'] or '').lower() == room + '/boshy' and e['type'] is None
-                and "code='110'" in Q(e['xml']), 10, 'the MUC self-presence')
-            await muc_join(bob, room, 'bob')
-            await node.expect_stanza('presence', type=None, **{'from': room + '/bob'})
-            body = 'groupchat from bosh ' + uid()
-            node.send_message(room, body, type='groupchat')
-            await bob.expect(is_message(body=body, frm=room + '/boshy', type='groupchat'), 10,
-                             'the groupchat from the BOSH client')
-            body = 'groupchat from tcp ' + uid()
-            bob.send_message(room, body, type='groupchat')
-            await node.expect_stanza('message', body=body, type='groupchat', **{'from': room + '/bob'})
-            node.send_presence(to=room + '/boshy', type='unavailable')
-            await node.expect_stanza('presence', type='unavailable', **{'from': room + '/boshy'})
-            await bob.expect(is_muc_presence(room, 'boshy', type='unavailable'), 10,
-                             'the BOSH occupant leaving')
-            await node.quit()
-        finally:
-            await node.close()
-            await bob.close()
+        await node_muc_roundtrip(s, 'strophe', 'bosh', bosh_url(s))
 
 
 @timeout(45)

@@ -19,35 +19,7 @@ async def test_strophe_ws_anonymous_and_account():
 @timeout(40)
 async def test_strophe_ws_muc_groupchat():
     with web_server(MUC_RESTRICT_ROOM_CREATION='false') as s:
-        s.adduser(s.jid('bob'), 'bob-pw')
-        room = 'wsroom-%s@muc.%s' % (uid(), s.domain)
-        node = await NodeClient('strophe', 'ws', ws_url(s), s.domain).start()
-        bob = await login(s, s.jid('bob'), 'bob-pw', resource='tcp', presence=True)
-        try:
-            node.send_presence(to=room + '/webby', muc=True)
-            self_pres = await node.expect(
-                lambda e: e['ev'] == 'stanza' and e['kind'] == 'presence'
-                and (e['from'] or '').lower() == room + '/webby' and e['type'] is None
-                and "code='110'" in e['xml'].replace('"', "'"), 10, 'the MUC self-presence')
-            assert "code='201'" in self_pres['xml'].replace('"', "'"), 'room not created: %s' % self_pres
-            await muc_join(bob, room, 'bob')
-            await node.expect_stanza('presence', type=None, **{'from': room + '/bob'})
-            body = 'groupchat from ws ' + uid()
-            node.send_message(room, body, type='groupchat')
-            await bob.expect(is_message(body=body, frm=room + '/webby', type='groupchat'), 10,
-                             'the groupchat from the websocket client')
-            await node.expect_stanza('message', body=body, type='groupchat', **{'from': room + '/webby'})
-            body = 'groupchat from tcp ' + uid()
-            bob.send_message(room, body, type='groupchat')
-            await node.expect_stanza('message', body=body, type='groupchat', **{'from': room + '/bob'})
-            node.send_presence(to=room + '/webby', type='unavailable')
-            await node.expect_stanza('presence', type='unavailable', **{'from': room + '/webby'})
-            await bob.expect(is_muc_presence(room, 'webby', type='unavailable'), 10,
-                             'the websocket occupant leaving')
-            await node.quit()
-        finally:
-            await node.close()
-            await bob.close()
+        await node_muc_roundtrip(s, 'strophe', 'ws', ws_url(s))
 
 
 @timeout(45)
