@@ -431,6 +431,30 @@ def _make_catch_all(client):
     return Callback('parley-test catch-all', MatchStanza(None), client._on_stanza)
 
 
+
+async def await_match(items, new, pred, timeout, on_timeout):
+    """Waits (event-driven, bounded) until an element of the list items
+    satisfies pred; removes and returns it. new is an asyncio.Event set
+    whenever items grows; on_timeout() returns the AssertionError message."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for i, item in enumerate(items):
+            try:
+                ok = pred(item)
+            except Exception:
+                ok = False
+            if ok:
+                del items[i]
+                return item
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(on_timeout())
+        new.clear()
+        try:
+            await asyncio.wait_for(new.wait(), left)
+        except asyncio.TimeoutError:
+            pass
+
 class Client:
     """A slixmpp ClientXMPP plus a buffer of every stanza it received.
 
@@ -576,26 +600,11 @@ class Client:
                              % (uid(), to_attr), timeout, expect_type='result')
 
     async def expect(self, pred, timeout=5, what='a matching stanza'):
-        deadline = time.monotonic() + timeout
-        while True:
-            for i, st in enumerate(self.buf):
-                try:
-                    ok = pred(st)
-                except Exception:
-                    ok = False
-                if ok:
-                    del self.buf[i]
-                    return st
-            left = deadline - time.monotonic()
-            if left <= 0:
-                recent = '\n    '.join(str(s) for s in self.buf[-8:]) or '(nothing)'
-                raise AssertionError('%s: timed out after %ss waiting for %s; unconsumed stanzas:\n    %s'
-                                     % (self.name, timeout, what, recent))
-            self._new.clear()
-            try:
-                await asyncio.wait_for(self._new.wait(), left)
-            except asyncio.TimeoutError:
-                pass
+        def timed_out():
+            recent = '\n    '.join(str(s) for s in self.buf[-8:]) or '(nothing)'
+            return ('%s: timed out after %ss waiting for %s; unconsumed stanzas:\n    %s'
+                    % (self.name, timeout, what, recent))
+        return await await_match(self.buf, self._new, pred, timeout, timed_out)
 
     def pending(self, pred=lambda s: True):
         return [s for s in self.buf if pred(s)]
@@ -1537,26 +1546,11 @@ class NodeClient:
         self.cmd('presence', to=to, type=type, muc=muc)
 
     async def expect(self, pred, timeout=10, what='a matching event'):
-        deadline = time.monotonic() + timeout
-        while True:
-            for i, ev in enumerate(self.events):
-                try:
-                    ok = pred(ev)
-                except Exception:
-                    ok = False
-                if ok:
-                    del self.events[i]
-                    return ev
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError('%s: timed out after %ss waiting for %s; recent events: %s; stderr: %s'
-                                     % (self.name, timeout, what, self.events[-8:],
-                                        self.stderr[-1500:].decode('utf-8', 'replace')))
-            self._new.clear()
-            try:
-                await asyncio.wait_for(self._new.wait(), left)
-            except asyncio.TimeoutError:
-                pass
+        return await await_match(
+            self.events, self._new, pred, timeout,
+            lambda: '%s: timed out after %ss waiting for %s; recent events: %s; stderr: %s'
+            % (self.name, timeout, what, self.events[-8:],
+               self.stderr[-1500:].decode('utf-8', 'replace')))
 
     async def expect_stanza(self, kind, timeout=10, what=None, **attrs):
         """A stanza event of kind whose fields equal attrs (JIDs compared
