@@ -8,10 +8,13 @@ PACKAGES=(
   gcc meson ninja-build pkg-config clang-format
   libevent-dev libexpat1-dev libssl-dev libsqlite3-dev libidn11-dev
   libhttp-parser-dev libwslay-dev
+  libstrophe-dev libnice-dev libsrtp2-dev libjansson-dev
   # runtime helpers (certificate generation, sqlite shell for operators)
   openssl sqlite3
   # tests: real XMPP clients
   python3 python3-slixmpp sendxmpp
+  # tests: a real WebRTC peer, network namespaces
+  python3-aiortc iproute2
   # tests: a real browser (driven by playwright-core from npm)
   chromium
 )
