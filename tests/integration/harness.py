@@ -134,6 +134,7 @@ class Server:
     """
 
     READY = 'xmppd ready'
+    NAME = 'xmppd'
 
     def __init__(self, tmpdir, start=True, env=None, raw_config=None, **overrides):
         self.dir = tmpdir
@@ -262,8 +263,8 @@ class Server:
                         return line
                 if self.proc is not None and self.proc.poll() is not None and \
                         (self._reader is None or not self._reader.is_alive()):
-                    raise ServerError('xmppd exited (code %s) while waiting for log %r'
-                                      % (self.proc.returncode, substring))
+                    raise ServerError('%s exited (code %s) while waiting for log %r'
+                                      % (self.NAME, self.proc.returncode, substring))
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise ServerError('timed out after %ss waiting for log line %r' % (timeout, substring))
@@ -280,7 +281,8 @@ class Server:
 
     def assert_alive(self):
         if not self.running():
-            raise ServerError('xmppd is not running (exit code %s)' % (self.proc and self.proc.returncode))
+            raise ServerError('%s is not running (exit code %s)'
+                              % (self.NAME, self.proc and self.proc.returncode))
 
     def stop(self, timeout=10):
         """SIGTERM, wait (SIGKILL after `timeout`); returns the exit code and
@@ -296,7 +298,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
-                self.problems.append('xmppd did not exit within %ss of SIGTERM (killed)' % timeout)
+                self.problems.append('%s did not exit within %ss of SIGTERM (killed)' % (self.NAME, timeout))
         else:
             already_dead = True
         if self._reader is not None:
@@ -304,9 +306,9 @@ class Server:
         rc = proc.returncode
         self.exit_codes.append(rc)
         if already_dead:
-            self.problems.append('xmppd died before it was stopped (exit code %s)' % rc)
-        elif rc != 0 and not any(p.startswith('xmppd did not exit') for p in self.problems):
-            self.problems.append('xmppd exited with code %s after SIGTERM' % rc)
+            self.problems.append('%s died before it was stopped (exit code %s)' % (self.NAME, rc))
+        elif rc != 0 and not any(p.startswith(self.NAME + ' did not exit') for p in self.problems):
+            self.problems.append('%s exited with code %s after SIGTERM' % (self.NAME, rc))
         self.proc = None
         with _live_lock:
             _live_servers.discard(self)
@@ -332,13 +334,13 @@ class Server:
     def restart(self, timeout=15):
         rc = self.stop()
         if rc != 0:
-            raise ServerError('xmppd exited with %s on SIGTERM before restart' % rc)
+            raise ServerError('%s exited with %s on SIGTERM before restart' % (self.NAME, rc))
         self.start(timeout)
 
     def check(self):
         """Raises if the daemon crashed or reported a sanitizer error so far."""
         if self.proc is not None and self.proc.poll() is not None:
-            self.problems.append('xmppd died during the test (exit code %s)' % self.proc.returncode)
+            self.problems.append('%s died during the test (exit code %s)' % (self.NAME, self.proc.returncode))
             self.proc = None
         self._check_sanitizers()
         if self.problems:
@@ -346,9 +348,9 @@ class Server:
 
     def print_log(self, file=None):
         file = file or sys.stdout
-        print('----- xmppd log (%s) -----' % self.dir, file=file)
+        print('----- %s log (%s) -----' % (self.NAME, self.dir), file=file)
         print(self.log_text(), file=file)
-        print('----- end of xmppd log -----', file=file)
+        print('----- end of %s log -----' % self.NAME, file=file)
         file.flush()
 
     def __enter__(self):

@@ -1,0 +1,340 @@
+#!/usr/bin/python3
+"""The bridge (SFU) with real peers: xmppd + bridge on loopback, a focus
+stand-in speaking Colibri2 through xmppd (bridge_harness.FocusDriver), and
+aiortc peers (rtc_peer.Peer) that answer the SDP offers built from the
+bridge's Colibri2 answers. Media must flow between every pair of peers."""
+
+import asyncio
+import binascii
+import hashlib
+import hmac
+import os
+import socket
+import struct
+import sys
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import NS_STANZAS, is_muc_presence, main, server, timeout, uid  # noqa: E402
+from bridge_harness import (BREWERY, NS_C2, Call, FocusDriver, add_jvb_account,  # noqa: E402
+                            bridge, xmppd_for_bridge)
+import colibri_sdp  # noqa: E402
+from rtc_peer import Peer, wait_for  # noqa: E402
+
+FRAMES = 20  # decoded frames from each other peer, audio and video
+
+
+async def expect_media(call, frames=FRAMES, timeout_s=20):
+    ids = list(call.peers)
+
+    def state():
+        return {a: {b: (call.peers[a].audio_frames_from(b), call.peers[a].video_frames_from(b))
+                    for b in ids if b != a} for a in ids}
+
+    def ok():
+        return all(au >= frames and vi >= frames
+                   for per in state().values() for au, vi in per.values())
+    await wait_for(ok, timeout_s, lambda: 'media between every pair: %s' % state())
+
+
+@timeout(90)
+async def test_three_aiortc_peers_hear_and_see_each_other():
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s) as b:
+            focus = await FocusDriver.connect(s)
+            call = Call(focus, b)
+            try:
+                for i in range(3):
+                    await call.join(Peer('ep%d' % i), 'ep%d' % i)
+                await call.renegotiate()
+                for p in call.peers.values():
+                    await p.wait_connected(15)
+                await expect_media(call)
+                st = b.stats()
+                assert st['conferences'] == 1 and st['endpoints'] == 3, st
+                assert st['endpoints_ice_connected'] == 3, st
+                assert st['rtp_forwarded'] > 0 and st['pli_generated'] >= 0, st
+            finally:
+                await call.close()
+                await focus.close()
+
+
+async def three_party(s, b, focus):
+    call = Call(focus, b)
+    for i in range(3):
+        await call.join(Peer('ep%d' % i), 'ep%d' % i)
+    await call.renegotiate()
+    for p in call.peers.values():
+        await p.wait_connected(15)
+    await expect_media(call)
+    return call
+
+
+def frames(call):
+    return {(a, b): (call.peers[a].audio_frames_from(b), call.peers[a].video_frames_from(b))
+            for a in call.peers for b in call.peers if a != b}
+
+
+async def expect_more_media(call, pairs=None, more=15, timeout_s=15):
+    """Every (receiver, sender) pair in pairs decodes `more` further audio and
+    video frames: media is still flowing."""
+    base = frames(call)
+    pairs = pairs or list(base)
+
+    def ok():
+        now = frames(call)
+        return all(now[p][0] >= base[p][0] + more and now[p][1] >= base[p][1] + more for p in pairs)
+    await wait_for(ok, timeout_s, lambda: 'more media on %s: before %s now %s'
+                   % (pairs, base, frames(call)))
+
+
+@timeout(90)
+async def test_pli_from_a_receiver_reaches_the_sender():
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s) as b:
+            focus = await FocusDriver.connect(s)
+            call = await three_party(s, b, focus)
+            try:
+                sender, receiver = call.peers['ep0'], call.peers['ep1']
+                before, fwd = sender.pli_received, b.stats()['pli_forwarded']
+                await receiver.send_pli(call.ssrcs['ep0']['video_ssrc'])
+                await wait_for(lambda: sender.pli_received > before, 10, 'the PLI at ep0')
+                assert b.stats()['pli_forwarded'] > fwd
+            finally:
+                await call.close()
+                await focus.close()
+
+
+@timeout(90)
+async def test_expired_endpoint_stops_receiving_and_the_rest_goes_on():
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s) as b:
+            focus = await FocusDriver.connect(s)
+            call = await three_party(s, b, focus)
+            try:
+                iq = await focus.expire(b, call.meeting, 'ep2')
+                assert iq.get('type') == 'result', ET.tostring(iq)
+                gone = frames(call)[('ep2', 'ep0')]
+                # ep0 and ep1 keep talking; while they exchange 30 more frames, ep2 gets
+                # at most what was already in flight
+                await expect_more_media(call, [('ep0', 'ep1'), ('ep1', 'ep0')], more=30)
+                now = frames(call)[('ep2', 'ep0')]
+                assert now[0] - gone[0] <= 5 and now[1] - gone[1] <= 5, (gone, now)
+                st = b.stats()
+                assert st['endpoints'] == 2 and st['endpoints_expired'] == 1, st
+                # an update for the expired endpoint: unknown_endpoint
+                iq = await focus.update(b, call.meeting, ET.fromstring(
+                    "<endpoint xmlns='%s' id='ep2'/>" % NS_C2), expect_type='error')
+                assert iq.find('.//{%s}error' % NS_C2).get('reason') == 'unknown_endpoint'
+                # expiring the conference ends everything
+                iq = await focus.expire(b, call.meeting)
+                assert iq.get('type') == 'result'
+                assert b.stats()['conferences'] == 0
+            finally:
+                await call.close()
+                await focus.close()
+
+
+@timeout(90)
+async def test_vanished_peer_loses_consent_and_shows_in_stats():
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s, BRIDGE_CONSENT_TIMEOUT=2) as b:
+            focus = await FocusDriver.connect(s)
+            call = await three_party(s, b, focus)
+            try:
+                peer = call.peers.pop('ep2')
+                await peer.close()
+                await wait_for(lambda: b.stats()['consent_lost'] == 1, 15, 'consent lost')
+                st = b.stats()
+                assert st['endpoints_without_consent'] == 1, st
+                b.wait_log('ICE consent lost', timeout=1)
+                await expect_more_media(call)
+            finally:
+                await call.close()
+                await focus.close()
+
+
+def stun_request(username, pwd, txid=None):
+    """An RFC 5389 binding request with USERNAME, MESSAGE-INTEGRITY and
+    FINGERPRINT, written here independently of the bridge's code."""
+    txid = txid or os.urandom(12)
+    u = username.encode()
+    attrs = struct.pack('!HH', 0x0006, len(u)) + u + b'\0' * ((4 - len(u) % 4) % 4)
+    attrs += struct.pack('!HHI', 0x0024, 4, 0x6E0001FF)  # PRIORITY
+    head = struct.pack('!HHI', 0x0001, len(attrs) + 24, 0x2112A442) + txid
+    mac = hmac.new(pwd.encode(), head + attrs, hashlib.sha1).digest()
+    attrs += struct.pack('!HH', 0x0008, 20) + mac
+    head = struct.pack('!HHI', 0x0001, len(attrs) + 8, 0x2112A442) + txid
+    crc = (binascii.crc32(head + attrs) ^ 0x5354554E) & 0xffffffff
+    return head + attrs + struct.pack('!HHI', 0x8028, 4, crc)
+
+
+def stun_error_code(data):
+    """The ERROR-CODE of a STUN error response, or None."""
+    if len(data) < 20 or struct.unpack('!H', data[:2])[0] != 0x0111:
+        return None
+    off = 20
+    while off + 4 <= len(data):
+        t, n = struct.unpack('!HH', data[off:off + 4])
+        if t == 0x0009:
+            v = data[off + 4:off + 4 + n]
+            return (v[2] & 7) * 100 + v[3]
+        off += 4 + n + ((4 - n % 4) % 4)
+    return None
+
+
+@timeout(120)
+async def test_bad_input_is_refused_and_the_call_goes_on():
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s) as b:
+            focus = await FocusDriver.connect(s)
+            call = await three_party(s, b, focus)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.settimeout(5)
+            try:
+                dst = ('127.0.0.1', b.media_port)
+                ufrag = colibri_sdp.transport_from_colibri(
+                    colibri_sdp.find_endpoint(call.cm['ep0'], 'ep0'))['ufrag']
+                # unknown ufrag, and a known one with the wrong password: 401
+                for user in ('nosuchufrag:x', ufrag + ':x'):
+                    sock.sendto(stun_request(user, 'wrong-password'), dst)
+                    assert stun_error_code(sock.recvfrom(2048)[0]) == 401, user
+                st = b.stats()
+                assert st['stun_unknown_ufrag'] >= 1 and st['stun_bad'] >= 1, st
+                # random datagrams over every first-byte range, DTLS garbage, RTP and RTCP
+                # from an address no endpoint uses, truncated STUN
+                rnd = [bytes([first]) + os.urandom(n) for first in (0, 1, 3, 17, 22, 64, 127, 128,
+                                                                   191, 200, 255)
+                       for n in (0, 3, 11, 99, 1199)]
+                rnd += [b'\x16\xfe\xfd' + os.urandom(60), b'\x80\x60' + os.urandom(200),
+                        b'\x81\xc8\x00\x06' + os.urandom(24), stun_request('a:b', 'c')[:30]]
+                for d in rnd * 3:
+                    sock.sendto(d, dst)
+                await expect_more_media(call)
+                assert b.stats()['malformed'] > 0
+                # Colibri2 requests with missing or contradictory fields
+                bad = [
+                    ("<conference-modify xmlns='%s'/>" % NS_C2, 'bad-request', None),
+                    ("<conference-modify xmlns='%s' meeting-id='nope'><endpoint id='x'/>"
+                     "</conference-modify>" % NS_C2, 'item-not-found', 'conference_not_found'),
+                    ("<conference-modify xmlns='%s' meeting-id='%s' create='true'/>"
+                     % (NS_C2, call.meeting), 'conflict', 'conference_already_exists'),
+                    ("<conference-modify xmlns='%s' meeting-id='%s'><endpoint id='new' create='true'/>"
+                     "</conference-modify>" % (NS_C2, call.meeting), 'bad-request', None),
+                    ("<conference-modify xmlns='%s' meeting-id='%s'><endpoint id='ep9'/>"
+                     "</conference-modify>" % (NS_C2, call.meeting), 'item-not-found',
+                     'unknown_endpoint'),
+                    ("<conference-modify xmlns='%s' meeting-id='%s'><endpoint id='ep1'><sources>"
+                     "<media-source type='audio' id='ep1-a0'><source xmlns='urn:xmpp:jingle:apps:rtp:"
+                     "ssma:0' ssrc='%d'/></media-source></sources></endpoint></conference-modify>"
+                     % (NS_C2, call.meeting, call.ssrcs['ep0']['audio_ssrc']), 'bad-request', None),
+                    ("<conference-modify xmlns='%s' meeting-id='%s' create='true' expire='true'/>"
+                     % (NS_C2, 'm' + uid()), 'bad-request', None),
+                ]
+                for body, cond, reason in bad:
+                    iq = await focus.request(b.occupant, body)
+                    assert iq.get('type') == 'error', (body, ET.tostring(iq))
+                    err = iq.find('{jabber:component:accept}error')
+                    assert err is not None and err.find('{%s}%s' % (NS_STANZAS, cond)) is not None, \
+                        (body, ET.tostring(iq))
+                    if reason:
+                        assert err.find('{%s}error' % NS_C2).get('reason') == reason, ET.tostring(iq)
+                await expect_more_media(call)
+                assert b.stats()['endpoints'] == 3
+            finally:
+                sock.close()
+                await call.close()
+                await focus.close()
+
+
+@timeout(90)
+async def test_unsignalled_ssrc_is_not_forwarded():
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s) as b:
+            focus = await FocusDriver.connect(s)
+            call = Call(focus, b)
+            try:
+                await call.join(Peer('ep0'), 'ep0')
+                # ep1 connects but the focus never tells the bridge its sources
+                cm = await focus.allocate(b, call.meeting, 'ep1')
+                call.cm['ep1'] = cm
+                p1 = Peer('ep1')
+                call.peers['ep1'] = p1
+                answer = await p1.answer(call._offer('ep1'))
+                upd = colibri_sdp.colibri_update_from_answer('ep1', answer)
+                for src in upd.findall('{%s}sources' % NS_C2):
+                    upd.remove(src)
+                await focus.update(b, call.meeting, upd)
+                call.ssrcs['ep1'] = colibri_sdp.answer_ssrcs(answer)
+                await call.renegotiate()
+                await wait_for(lambda: b.stats()['unknown_ssrc'] > 20, 15, 'unknown SSRCs dropped')
+                await wait_for(lambda: call.peers['ep1'].video_frames_from('ep0') > 10, 15,
+                               'ep1 still receives ep0')
+                assert call.peers['ep0'].audio_frames_from('ep1') == 0
+                assert call.peers['ep0'].video_frames_from('ep1') == 0
+            finally:
+                await call.close()
+                await focus.close()
+
+
+@timeout(90)
+async def test_control_http_stats_drain_and_xmppd_restart():
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s, BRIDGE_REGION='eu-test') as b:
+            focus = await FocusDriver.connect(s)
+            try:
+                # stats presence in the brewery with the fields focus uses
+                def stats_of(p):
+                    st = p.xml.find('{http://jitsi.org/protocol/colibri}stats')
+                    return {x.get('name'): x.get('value') for x in st} if st is not None else {}
+                p = await focus.comp.expect(lambda p: is_muc_presence(BREWERY, b.id)(p)
+                                            and stats_of(p), 10, 'bridge stats presence')
+                st = stats_of(p)
+                for k in ('stress_level', 'average_participant_stress', 'healthy', 'region',
+                          'relay_id', 'version', 'drain', 'graceful_shutdown', 'conferences',
+                          'endpoints'):
+                    assert k in st, (k, st)
+                assert st['region'] == 'eu-test' and st['healthy'] == 'true' and st['drain'] == 'false'
+                # healthcheck IQ
+                iq = await focus.request(b.occupant,
+                                         "<healthcheck xmlns='http://jitsi.org/protocol/healthcheck'/>")
+                assert iq.get('type') == 'result', ET.tostring(iq)
+                # HTTP surfaces
+                assert b.http('/about/health')[0] == 200
+                status, body = b.http('/about/version')
+                assert status == 200 and b'version' in body
+                status, body = b.http('/metrics')
+                assert status == 200 and b'parley_bridge_rtp_forwarded_total' in body
+                assert b.http('/nope')[0] == 404
+                assert b.http('/colibri/drain/enable', method='GET')[0] == 405
+                assert b.http('/colibri/drain/enable', method='POST')[0] == 200
+                await focus.comp.expect(lambda p: is_muc_presence(BREWERY, b.id)(p)
+                                        and stats_of(p).get('drain') == 'true', 10, 'drain=true')
+                assert b.stats()['drain'] is True
+                assert b.http('/colibri/drain/disable', method='POST')[0] == 200
+                # a call, then xmppd restarts: media keeps flowing, the bridge comes back
+                call = await three_party(s, b, focus)
+                await focus.close()
+                mark = b.mark()
+                s.restart()
+                await expect_more_media(call)
+                b.wait_log('joined the brewery', timeout=30, since=mark)
+                assert b.http('/about/health')[0] == 200
+                focus = await FocusDriver.connect(s)
+                iq = await focus.request(b.occupant,
+                                         "<healthcheck xmlns='http://jitsi.org/protocol/healthcheck'/>")
+                assert iq.get('type') == 'result'
+                await call.close()
+            finally:
+                await focus.close()
+
+
+if __name__ == '__main__':
+    main(globals())
