@@ -187,7 +187,7 @@ static void endpoint_set_transport(endpoint *ep, const c2_transport *t)
     }
     for (size_t i = 0; i < t->n_candidates; i++) {
         const c2_candidate *c = &t->candidates[i];
-        if (!c->is_tcp && c->component == 1)
+        if (!c->is_tcp && !c->mdns && c->component == 1)
             ice_add_remote_candidate(ep, c->ip, c->port, c->priority);
     }
     if (ep->have_remote)

@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,8 +307,16 @@ static int parse_candidate(c2_parser *p, xmpp_stanza_t *s, c2_candidate *cd)
         return -1;
     if (get_str(p, s, "ip", cd->ip, sizeof cd->ip, true) < 0)
         return -1;
-    if (!is_ip_literal(cd->ip))
-        return bad(p, "candidate ip '%s' is not an IP address", cd->ip);
+    if (!is_ip_literal(cd->ip)) {
+        /* browsers hide host addresses behind mDNS names (RFC 8828) */
+        size_t n = strlen(cd->ip);
+        bool mdns = n > 6 && strcmp(cd->ip + n - 6, ".local") == 0;
+        for (size_t i = 0; mdns && i < n; i++)
+            mdns = isalnum((unsigned char)cd->ip[i]) || cd->ip[i] == '-' || cd->ip[i] == '.';
+        if (!mdns)
+            return bad(p, "candidate ip '%s' is not an IP address or an mDNS name", cd->ip);
+        cd->mdns = true;
+    }
     if (get_num(p, s, "port", 1, 65535, true, &v) < 0)
         return -1;
     cd->port = (uint16_t)v;

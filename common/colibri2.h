@@ -126,7 +126,8 @@ typedef struct c2_candidate {
     char foundation[C2_FOUNDATION_MAX + 1];
     uint32_t generation;
     char id[C2_STR_MAX + 1]; /* "" if absent */
-    char ip[C2_IP_MAX + 1];  /* IPv4 or IPv6 literal */
+    char ip[C2_IP_MAX + 1];  /* IPv4 or IPv6 literal, or an mDNS name (mdns) */
+    bool mdns;               /* ip is a NAME.local of RFC 8828: not resolvable here */
     uint16_t port;           /* 1..65535 */
     uint32_t priority;
     char protocol[8];             /* "udp" or "tcp" */

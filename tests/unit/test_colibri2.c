@@ -323,6 +323,8 @@ static void test_parse_other_updates(void)
         "<transport " ICE " ufrag='u' pwd='p'>"
         "<candidate component='1' foundation='1' ip='2001:db8::1' port='9' priority='1' "
         "protocol='tcp' type='host'/>"
+        "<candidate component='1' foundation='2' ip='1f0e2b3c-4d5e-6f70-8192-a3b4c5d6e7f8.local' "
+        "port='9' priority='1' protocol='udp' type='host'/>"
         "<web-socket xmlns='http://jitsi.org/protocol/colibri' url='wss://x/y'/>"
         "</transport><sctp port='5000' role='client'/></transport>"
         "<unknown-element/><media " RTP " type='bogus'/>"
@@ -339,8 +341,10 @@ static void test_parse_other_updates(void)
     CHECK(ep->initial_last_n.present);
     CHECK_INT(ep->initial_last_n.value, -1);
     CHECK(ep->transport.ice_restart && ep->transport.use_unique_port);
-    CHECK_INT(ep->transport.n_candidates, 1);
+    CHECK_INT(ep->transport.n_candidates, 2);
     CHECK(ep->transport.candidates[0].is_tcp);
+    CHECK(!ep->transport.candidates[0].mdns);
+    CHECK(ep->transport.candidates[1].mdns); /* an RFC 8828 name is kept, flagged */
     CHECK_STR(ep->transport.candidates[0].ip, "2001:db8::1");
     CHECK(ep->transport.has_web_socket);
     CHECK_STR(ep->transport.web_socket_url, "wss://x/y");
@@ -444,7 +448,7 @@ static const bad_case bad_cases[] = {
     {CM EP "<transport><transport " ICE " ufrag='u' pwd='p'><fingerprint " DTLS
            " hash='sha-256' setup='active'> </fingerprint></transport></transport>" END,
      BR, "", "empty fingerprint", "e1"},
-    {CM EP CAND(CAND_OK_BUT("ip='foo.local' port='1' protocol='udp'")) END, BR, "",
+    {CM EP CAND(CAND_OK_BUT("ip='foo.example' port='1' protocol='udp'")) END, BR, "",
      "not an IP address", "e1"},
     {CM EP CAND(CAND_OK_BUT("ip='1.2.3.4' port='0' protocol='udp'")) END, BR, "", "1..65535", "e1"},
     {CM EP CAND(CAND_OK_BUT("ip='1.2.3.4' port='65536' protocol='udp'")) END, BR, "", "1..65535",
