@@ -254,7 +254,7 @@ class Call:
 
     def ws_url(self, ep_id):
         return colibri_sdp.transport_from_colibri(
-            colibri_sdp.find_endpoint(self.cm[ep_id], ep_id))['ws_url']
+            colibri_sdp.find_endpoint(self.cm[ep_id], ep_id))['websocket']
 
     async def close(self):
         for p in self.peers.values():

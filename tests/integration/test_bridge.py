@@ -8,14 +8,17 @@ import asyncio
 import binascii
 import hashlib
 import hmac
+import json
 import os
+import urllib.parse
 import socket
 import struct
 import sys
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import NS_STANZAS, is_muc_presence, main, server, timeout, uid  # noqa: E402
+from harness import (NS_STANZAS, WSRaw, is_muc_presence, main, server, timeout,  # noqa: E402
+                     uid)
 from bridge_harness import (BREWERY, NS_C2, Call, FocusDriver, add_jvb_account,  # noqa: E402
                             bridge, xmppd_for_bridge)
 import colibri_sdp  # noqa: E402
@@ -333,6 +336,84 @@ async def test_control_http_stats_drain_and_xmppd_restart():
                 assert iq.get('type') == 'result'
                 await call.close()
             finally:
+                await focus.close()
+
+
+async def ws_channel(b, url):
+    """Opens the bridge channel at url (from Colibri2); returns (ws, status)."""
+    u = urllib.parse.urlsplit(url)
+    assert u.port == b.http_port, url
+    ws, status, _ = await WSRaw.connect(b.http_port, u.path + '?' + u.query, protocol=None)
+    return ws, status
+
+
+async def ws_json(ws, what):
+    return json.loads(await ws.recv_text(5, what))
+
+
+@timeout(90)
+async def test_colibri_ws_endpoint_messages():
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s) as b:
+            focus = await FocusDriver.connect(s)
+            call = await three_party(s, b, focus)
+            chans = {}
+            try:
+                url0 = call.ws_url('ep0')
+                assert '/colibri-ws/%s/' % b.id in url0 and '?pwd=' in url0, url0
+                # refused: wrong password, unknown endpoint, another endpoint's password
+                bad_pwd = url0.split('?pwd=')[0] + '?pwd=wrong'
+                ws, status = await ws_channel(b, bad_pwd)
+                assert ws is None and status == 403, status
+                ws, status = await ws_channel(b, url0.replace('/ep0?', '/ep7?'))
+                assert ws is None and status == 404, status
+                other = call.ws_url('ep1').split('?pwd=')[1]
+                ws, status = await ws_channel(b, url0.split('?pwd=')[0] + '?pwd=' + other)
+                assert ws is None and status == 403, status
+                assert b.stats()['ws_rejected'] >= 2
+                for ep in call.peers:
+                    ws, status = await ws_channel(b, call.ws_url(ep))
+                    assert status == 101, status
+                    chans[ep] = ws
+                    hello = await ws_json(ws, 'ServerHello')
+                    assert hello['colibriClass'] == 'ServerHello', hello
+                # broadcast from ep0: ep1 and ep2 get it, from set by the bridge
+                msg = {'colibriClass': 'EndpointMessage', 'to': '', 'from': 'spoofed',
+                       'msgPayload': {'type': 'e2e-ping-request', 'id': 1}}
+                await chans['ep0'].send_text(json.dumps(msg))
+                for ep in ('ep1', 'ep2'):
+                    got = await ws_json(chans[ep], 'the broadcast at ' + ep)
+                    assert got['colibriClass'] == 'EndpointMessage' and got['from'] == 'ep0', got
+                    assert got['msgPayload'] == msg['msgPayload'], got
+                # unicast ep1 -> ep2, then a broadcast from ep2: ep0's next message is
+                # ep2's broadcast (it never saw the unicast, nor its own broadcast)
+                await chans['ep1'].send_text(json.dumps({'colibriClass': 'EndpointMessage',
+                                                         'to': 'ep2', 'msgPayload': {'n': 2}}))
+                got = await ws_json(chans['ep2'], 'the unicast at ep2')
+                assert got['from'] == 'ep1' and got['msgPayload'] == {'n': 2}, got
+                await chans['ep2'].send_text(json.dumps({'colibriClass': 'EndpointMessage',
+                                                         'to': '', 'msgPayload': {'n': 3}}))
+                got = await ws_json(chans['ep0'], 'the broadcast from ep2 at ep0')
+                assert got['from'] == 'ep2' and got['msgPayload'] == {'n': 3}, got
+                got = await ws_json(chans['ep1'], 'the broadcast from ep2 at ep1')
+                assert got['from'] == 'ep2', got
+                # junk on the channel is ignored, the channel and the call go on
+                await chans['ep0'].send_text('not json')
+                await chans['ep0'].send_text('{"colibriClass": 5}')
+                await chans['ep0'].send_text(json.dumps({'colibriClass': 'ClientHello'}))
+                got = await ws_json(chans['ep0'], 'ServerHello again')
+                assert got['colibriClass'] == 'ServerHello', got
+                assert b.stats()['ws_messages'] >= 3
+                # expiring an endpoint closes its channel
+                await focus.expire(b, call.meeting, 'ep2')
+                frames = await chans['ep2'].until_closed(10)
+                assert any(op == 8 for op, _ in frames), frames
+                await expect_more_media(call, [('ep0', 'ep1'), ('ep1', 'ep0')])
+            finally:
+                for ws in chans.values():
+                    ws.close()
+                await call.close()
                 await focus.close()
 
 
