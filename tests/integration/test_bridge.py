@@ -339,6 +339,33 @@ async def test_control_http_stats_drain_and_xmppd_restart():
                 await focus.close()
 
 
+@timeout(60)
+async def test_idle_endpoints_and_conferences_expire_and_addresses_are_logged():
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s, BRIDGE_EXPIRE_SECONDS=2,
+                    JVB_ADVERTISE_IPS='127.0.0.1, 198.18.0.7#4443') as b:
+            b.wait_log('advertising 127.0.0.1 port %d (from JVB_ADVERTISE_IPS)' % b.media_port, 1)
+            b.wait_log('advertising 198.18.0.7 port 4443 (from JVB_ADVERTISE_IPS)', 1)
+            focus = await FocusDriver.connect(s)
+            try:
+                meeting = 'idle-' + uid()
+                cm = await focus.allocate(b, meeting, 'lonely', create=True)
+                t = colibri_sdp.transport_from_colibri(colibri_sdp.find_endpoint(cm, 'lonely'))
+                got = sorted((c['ip'], int(c['port'])) for c in t['candidates'])
+                assert got == sorted([('127.0.0.1', b.media_port), ('198.18.0.7', 4443)]), got
+                assert t['setup'] == 'actpass' and t['rtcp_mux'] and len(t['fingerprint']) == 95, t
+                # no media, no updates: the endpoint and then the conference go away
+                b.wait_log('endpoint expired (idle)', timeout=10)
+                b.wait_log('conference expired (idle)', timeout=10)
+                assert b.stats()['conferences'] == 0
+                iq = await focus.update(b, meeting, ET.fromstring(
+                    "<endpoint xmlns='%s' id='lonely'/>" % NS_C2), expect_type='error')
+                assert iq.find('.//{%s}error' % NS_C2).get('reason') == 'conference_not_found'
+            finally:
+                await focus.close()
+
+
 async def ws_channel(b, url):
     """Opens the bridge channel at url (from Colibri2); returns (ws, status)."""
     u = urllib.parse.urlsplit(url)
@@ -415,6 +442,43 @@ async def test_colibri_ws_endpoint_messages():
                     ws.close()
                 await call.close()
                 await focus.close()
+
+
+@timeout(150)
+def test_chromium_and_two_aiortc_peers():
+    """The three-party call with headless Chromium (fake camera and microphone) as ep0
+    and two aiortc peers: test_bridge_chromium_child.py, which re-executes itself in a
+    fresh network namespace (chrome_peer.reexec_in_netns) where it starts its own xmppd
+    and bridge. Runs in its own process group, which is killed afterwards."""
+    import signal
+    import subprocess
+    from chrome_peer import chromium_available
+    from harness import build_dir
+    assert chromium_available(), 'needs /usr/bin/chromium, node and tests/node_modules/playwright-core'
+    child = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'test_bridge_chromium_child.py')
+    env = dict(os.environ, PARLEY_BUILD_DIR=build_dir())
+    env.pop('PARLEY_IN_NETNS', None)
+    proc = subprocess.Popen(['/usr/bin/python3', child], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=140)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        raise AssertionError('the chromium call did not finish within 140s:\n'
+                             + out.decode('utf-8', 'replace')[-6000:])
+    finally:
+        try:  # node and chromium, should anything have outlived the child
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    text = out.decode('utf-8', 'replace')
+    assert proc.returncode == 0 and '1 passed, 0 failed' in text, \
+        'child exited %s:\n%s' % (proc.returncode, text[-6000:])
+    for line in text.splitlines():
+        if line.startswith('# bridge: ') or line.startswith('# chromium'):
+            print(line)
 
 
 if __name__ == '__main__':
