@@ -449,7 +449,7 @@ def test_chromium_and_two_aiortc_peers():
     """The three-party call with headless Chromium (fake camera and microphone) as ep0
     and two aiortc peers: test_bridge_chromium_child.py, which re-executes itself in a
     fresh network namespace (chrome_peer.reexec_in_netns) where it starts its own xmppd
-    and bridge. Runs in its own process group, which is killed afterwards."""
+    and bridge. It runs in a process group of its own, killed afterwards."""
     import signal
     import subprocess
     from chrome_peer import chromium_available
@@ -469,7 +469,9 @@ def test_chromium_and_two_aiortc_peers():
         raise AssertionError('the chromium call did not finish within 140s:\n'
                              + out.decode('utf-8', 'replace')[-6000:])
     finally:
-        try:  # node and chromium, should anything have outlived the child
+        # anything of the child's group that outlived it (node; chromium runs in its own
+        # group, as playwright starts it, and quits when node's pipe to it closes)
+        try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
