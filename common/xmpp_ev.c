@@ -116,18 +116,43 @@ static int xev_sockopt(xmpp_conn_t *conn, void *sock)
     return xmpp_sockopt_cb_keepalive(conn, sock);
 }
 
+static void xev_ignore_conn(xmpp_conn_t *conn, xmpp_conn_event_t status, int error,
+                            xmpp_stream_error_t *stream_error, void *ud)
+{
+}
+
+/* libstrophe 0.12.2 dereferences the connection's stream-management state
+ * on every send, but only allocates it for client connections: a component
+ * connection crashes on its first stanza. The state is taken from a client
+ * connection that is refused at once (127.0.0.1 port 1) and handed to the
+ * component connection, disabled as it is. Bounded: at most 20 polls of
+ * 10 ms, normally one. */
+static void xev_component_sm_state(xmpp_ev *x, xmpp_conn_t *comp)
+{
+    xmpp_conn_t *c = xmpp_conn_new(x->ctx);
+    xmpp_conn_set_jid(c, "sm@localhost");
+    xmpp_sm_state_t *st = NULL;
+    if (xmpp_connect_client(c, "127.0.0.1", 1, xev_ignore_conn, NULL) == XMPP_EOK)
+        for (int i = 0; i < 20 && !(st = xmpp_conn_get_sm_state(c)); i++)
+            xmpp_run_once(x->ctx, 10);
+    xmpp_conn_release(c);
+    if (!st || xmpp_conn_set_sm_state(comp, st) != XMPP_EOK)
+        fatal("libstrophe: cannot prepare the component connection");
+}
+
 static void xev_connect(xmpp_ev *x)
 {
     x->conn = xmpp_conn_new(x->ctx);
     long flags = 0;
     if (x->trust_tls)
         flags |= XMPP_CONN_FLAG_TRUST_TLS;
-    if (!x->component)
-        flags |= XMPP_CONN_FLAG_DISABLE_SM;
+    flags |= XMPP_CONN_FLAG_DISABLE_SM;
     xmpp_conn_set_flags(x->conn, flags);
     xmpp_conn_set_jid(x->conn, x->jid);
     xmpp_conn_set_pass(x->conn, x->password);
     xmpp_conn_set_sockopt_callback(x->conn, xev_sockopt);
+    if (x->component)
+        xev_component_sm_state(x, x->conn);
     xev_connecting = x;
     int rc = x->component ? xmpp_connect_component(x->conn, x->host, x->port, xev_conn_handler, x)
                           : xmpp_connect_client(x->conn, x->host, x->port, xev_conn_handler, x);
@@ -238,7 +263,14 @@ bool xmpp_ev_send(xmpp_ev *x, xmpp_stanza_t *st)
 {
     if (!x->connected || !x->conn)
         return false;
-    xmpp_send(x->conn, st);
+    /* serialized here and sent raw: libstrophe 0.12.2's xmpp_send reads
+     * the stream-management state, which a component connection lacks */
+    char *buf = NULL;
+    size_t len = 0;
+    if (xmpp_stanza_to_text(st, &buf, &len) != XMPP_EOK)
+        return false;
+    xmpp_send_raw(x->conn, buf, len);
+    xmpp_free(x->ctx, buf);
     event_active(x->kick, 0, 0);
     return true;
 }
