@@ -23,7 +23,7 @@ async def run_up(state, port):
                XMPP_COMPONENT_PORT=str(free_port()), XMPP_HTTP_PORT=str(free_port()),
                XMPP_BIND_ADDRESS='127.0.0.1', XMPP_LOGIN_RATE='1000',
                JVB_PORT=str(free_port()), BRIDGE_HTTP_PORT=str(free_port()),
-               JVB_ADVERTISE_IPS='127.0.0.1')
+               JVB_ADVERTISE_IPS='127.0.0.1', FOCUS_HTTP_PORT=str(free_port()))
     # make up = scripts/up.sh; run it in its own process group like a terminal would
     proc = await asyncio.create_subprocess_exec(
         'make', '-s', '-C', ROOT, 'up', stdout=asyncio.subprocess.PIPE,
@@ -63,14 +63,15 @@ async def test_make_up_first_run_account_and_restart():
         try:
             await until('xmppd ready', 240)
             await until('joined the brewery', 60)  # the bridge is part of the stack
+            await until('focus joined the bridge brewery', 60)  # and the focus
             out = ''.join(lines)
             assert 'creating the local deployment' in out, out
             assert 'c2s   %d' % port in out, 'make up should print the port it serves'
             assert 'parleyctl adduser' in out, 'make up should say how to add an account'
-            for f in ('xmppd.conf', 'bridge.conf', 'tls.key', 'tls.crt', 'parley.db'):
+            for f in ('xmppd.conf', 'bridge.conf', 'focus.conf', 'tls.key', 'tls.crt', 'parley.db'):
                 assert os.path.exists(os.path.join(state, f)), f + ' missing'
             assert mode(state) == 0o700, oct(mode(state))
-            for f in ('xmppd.conf', 'bridge.conf', 'tls.key', 'tls.crt'):
+            for f in ('xmppd.conf', 'bridge.conf', 'focus.conf', 'tls.key', 'tls.crt'):
                 assert mode(os.path.join(state, f)) == 0o600, f + ' ' + oct(mode(os.path.join(state, f)))
 
             # another terminal: ./parleyctl with no flags acts on this deployment
