@@ -269,6 +269,7 @@ bool xmpp_ev_send(xmpp_ev *x, xmpp_stanza_t *st)
     size_t len = 0;
     if (xmpp_stanza_to_text(st, &buf, &len) != XMPP_EOK)
         return false;
+    log_debug(x->log_ctx, "send %.2000s", buf);
     xmpp_send_raw(x->conn, buf, len);
     xmpp_free(x->ctx, buf);
     event_active(x->kick, 0, 0);

@@ -146,9 +146,7 @@ static void jibri_start_cb(focus *f, xmpp_stanza_t *answer, const char *key, uns
     fconf *c = conf_find(f, room);
     xmpp_stanza_t *req = xmpp_iq_new(xmpp_ev_ctx(f->xmpp), "set", id);
     xmpp_stanza_set_from(req, from);
-    char to[600];
-    snprintf(to, sizeof to, "%s/%s", room, FOCUS_NICK);
-    xmpp_stanza_set_to(req, to);
+    xmpp_stanza_set_to(req, f->jid); /* the answer goes out from the focus's own JID */
     const char *status = NULL;
     xmpp_stanza_t *j =
         answer ? xmpp_stanza_get_child_by_name_and_ns(answer, "jibri", NS_JIBRI) : NULL;

@@ -602,6 +602,9 @@ void session_move_conference(fconf *c, const char *why)
         p->state = PS_NONE;
         p->on_bridge = false;
         p->invite_gen++;
+        /* a new session brings new sources (a new peer connection): the
+         * others learn them from its session-accept */
+        p->nsources = p->ngroups = 0;
     }
     session_invite_all(c);
 }

@@ -1,0 +1,292 @@
+#!/usr/bin/python3
+"""The focus with everything real: xmppd, one or two bridges and the focus on
+loopback; participants (jingle_peer.JingleParticipant: slixmpp + aiortc) ask
+focus.meet.parley for a conference, join the room, answer the focus's Jingle
+and carry media through the bridge."""
+
+import asyncio
+import os
+import signal
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (NS_MUC_USER, NS_STANZAS, assert_error, is_muc_presence, login,  # noqa: E402
+                     main, muc_join, server, timeout, uid)
+from bridge_harness import add_jvb_account, bridge, xmppd_for_bridge  # noqa: E402
+from focus_harness import focus  # noqa: E402
+from jingle_peer import JingleParticipant, jingle_source_add_xml  # noqa: E402
+from rtc_peer import wait_for  # noqa: E402
+
+MUC = 'muc.meet.parley'
+NS_JINGLE = 'urn:xmpp:jingle:1'
+NS_JIBRI = 'http://jitsi.org/protocol/jibri'
+
+
+async def participants(s, room, nicks, **kw):
+    out = []
+    for n in nicks:
+        p = await JingleParticipant.anonymous(s, name=n, **kw)
+        await p.join(room, n)
+        out.append(p)
+    return out
+
+
+async def all_see_all(ps, frames=10, timeout_s=25):
+    for p in ps:
+        for q in ps:
+            if p is not q:
+                await p.wait_media_from(q.nick, timeout=timeout_s, frames=frames)
+
+
+def affiliation(presence):
+    x = presence.xml.find('{%s}x' % NS_MUC_USER)
+    item = x.find('{%s}item' % NS_MUC_USER) if x is not None else None
+    return item.get('affiliation') if item is not None else None
+
+
+async def close_all(ps):
+    for p in ps:
+        try:
+            await p.close()
+        except Exception:
+            pass
+
+
+@timeout(150)
+async def test_call_join_leave_sources_and_moderator():
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s) as b, focus(s) as f:
+            room = 'call-%s@%s' % (uid(), MUC)
+            ps = []
+            try:
+                # one participant: owner, no session yet
+                ps += await participants(s, room, ['p1'])
+                await ps[0].client.expect(lambda st: is_muc_presence(room, 'p1')(st)
+                                          and affiliation(st) == 'owner', 10, 'p1 made owner')
+                assert ps[0].actions() == [], 'a lone participant gets no session'
+                # two, then three: everyone decodes everyone
+                ps += await participants(s, room, ['p2'])
+                for p in ps:
+                    await p.wait_session(20)
+                await all_see_all(ps)
+                ps += await participants(s, room, ['p3'])
+                await ps[2].wait_session(20)
+                await all_see_all(ps)
+                # a fourth joins late: the others get source-add with exactly its sources
+                marks = [p.mark() for p in ps]
+                ps += await participants(s, room, ['p4'])
+                await ps[3].wait_session(20)
+                mine = ps[3].own_ssrcs()
+                for p, m in zip(ps[:3], marks):
+                    await p.wait_jingle('source-add', after=m, timeout=15)
+                    got = p.remote_sources().get('p4')
+                    assert got and got['audio_ssrc'] == mine['audio_ssrc'] and \
+                        got['video_ssrc'] == mine['video_ssrc'], (p.nick, got, mine)
+                await all_see_all(ps)
+                # the owner leaves: everyone else gets source-remove of its sources, and p2
+                # becomes the owner
+                gone = ps[0].own_ssrcs()
+                marks = [p.mark() for p in ps[1:]]
+                await ps[0].leave()
+                for p, m in zip(ps[1:], marks):
+                    j = await p.wait_jingle('source-remove', after=m, timeout=15)
+                    ssrcs = {int(x.get('ssrc')) for x in j.iter('{urn:xmpp:jingle:apps:rtp:ssma:0}source')
+                             if x.get('ssrc')}
+                    assert gone['audio_ssrc'] in ssrcs and gone['video_ssrc'] in ssrcs, (p.nick, ssrcs)
+                    assert 'p1' not in p.remote_sources(), p.remote_sources()
+                await ps[1].client.expect(lambda st: is_muc_presence(room, 'p2')(st)
+                                          and affiliation(st) == 'owner', 10, 'p2 made owner')
+                await all_see_all(ps[1:])
+                st = f.stats()
+                conf = [c for c in st['conference_list'] if c['room'] == room][0]
+                assert sorted(x['id'] for x in conf['participants']) == ['p2', 'p3', 'p4'], conf
+                assert all(x['session'] == 'active' for x in conf['participants']), conf
+                assert b.stats()['endpoints'] == 3
+                for p in ps:
+                    p.check()
+                # everyone leaves: the conference ends on the focus and on the bridge
+                for p in ps[1:]:
+                    await p.leave()
+                await wait_for(lambda: f.stats()['conferences'] == 0, 10, 'conference ended')
+                await wait_for(lambda: b.stats()['conferences'] == 0, 10, 'bridge conference expired')
+            finally:
+                await close_all(ps)
+
+
+@timeout(150)
+async def test_failover_to_another_bridge():
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s, bridge_id='jvb-a') as b1, bridge(s, bridge_id='jvb-b') as b2, \
+                focus(s, FOCUS_HEALTHCHECK_INTERVAL=2) as f:
+            room = 'fail-%s@%s' % (uid(), MUC)
+            ps = []
+            try:
+                ps = await participants(s, room, ['p1', 'p2', 'p3'])
+                for p in ps:
+                    await p.wait_session(20)
+                await all_see_all(ps)
+                conf = f.stats()['conference_list'][0]
+                victim, other = (b1, b2) if conf['bridge'].endswith('/' + b1.id) else (b2, b1)
+                marks = [p.mark() for p in ps]
+                mark = f.mark()
+                t0 = time.monotonic()  # the clock starts at the kill, before detection
+                victim.proc.send_signal(signal.SIGKILL)
+                victim.proc.wait(5)
+                victim.proc = None
+                f.wait_log('bridge %s left the brewery' % victim.id, timeout=10, since=mark)
+                detected = time.monotonic() - t0
+                for p, m in zip(ps, marks):
+                    await p.wait_jingle('session-terminate', after=m, timeout=10)
+                    await p.wait_jingle('session-initiate', after=m, timeout=10)
+                for p in ps:
+                    await p.wait_session(10, after=0)
+                await all_see_all(ps, frames=5, timeout_s=15)
+                elapsed = time.monotonic() - t0
+                print('bridge presence gone after %.2f s; media again %.2f s after the kill'
+                      % (detected, elapsed))
+                assert elapsed < 5.0, elapsed
+                conf = f.stats()['conference_list'][0]
+                assert conf['bridge'].endswith('/' + other.id), conf
+                assert f.stats()['conferences_moved'] >= 1
+            finally:
+                await close_all(ps)
+
+
+@timeout(150)
+async def test_selection_least_stressed_and_not_draining():
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s, bridge_id='jvb-a', BRIDGE_CAPACITY_PPS=1000) as ba, \
+                bridge(s, bridge_id='jvb-b', BRIDGE_CAPACITY_PPS=1000) as bb, focus(s) as f:
+            ps = []
+            try:
+                # equal stress (idle): the first conference goes to jvb-a (ties by name)
+                r1 = 'sel1-%s@%s' % (uid(), MUC)
+                ps += await participants(s, r1, ['a1', 'a2'])
+                for p in ps:
+                    await p.wait_session(20)
+                await all_see_all(ps)
+                assert f.stats()['conference_list'][0]['bridge'].endswith('/jvb-a')
+                # its media makes jvb-a stressed; the focus learns it from the brewery
+                await wait_for(lambda: any(x['id'] == 'jvb-a' and x['stress'] > 0.05
+                                           for x in f.stats()['bridges']), 15, 'jvb-a stressed')
+                r2 = 'sel2-%s@%s' % (uid(), MUC)
+                q = await participants(s, r2, ['b1', 'b2'])
+                ps += q
+                for p in q:
+                    await p.wait_session(20)
+                rooms = {c['room']: c['bridge'] for c in f.stats()['conference_list']}
+                assert rooms[r2].endswith('/jvb-b'), rooms
+                # jvb-b drains: a new conference goes to the stressed jvb-a, not to jvb-b
+                assert bb.http('/colibri/drain/enable', method='POST')[0] == 200
+                await wait_for(lambda: any(x['id'] == 'jvb-b' and x['drain']
+                                           for x in f.stats()['bridges']), 10, 'jvb-b draining')
+                r3 = 'sel3-%s@%s' % (uid(), MUC)
+                q = await participants(s, r3, ['c1', 'c2'])
+                ps += q
+                for p in q:
+                    await p.wait_session(20)
+                rooms = {c['room']: c['bridge'] for c in f.stats()['conference_list']}
+                assert rooms[r3].endswith('/jvb-a'), rooms
+                assert rooms[r2].endswith('/jvb-b'), 'a conference stays on its draining bridge'
+            finally:
+                await close_all(ps)
+
+
+async def scripted_recorder(s, status='idle', health='healthy'):
+    """A recorder stand-in: recorder@HIDDEN in jibribrewery with a jibri-status."""
+    jid = 'recorder-%s@%s' % (uid()[:6], s.hidden_domain)
+    s.adduser(jid, 'rec-pw')
+    c = await login(s, jid, 'rec-pw', resource='r')
+    nick = 'rec-' + uid()[:6]
+    await muc_join(c, 'jibribrewery@internal-muc.meet.parley', nick, extra=(
+        "<jibri-status xmlns='%s'><busy-status xmlns='%s' status='%s'/>"
+        "<health-status xmlns='http://jitsi.org/protocol/health' status='%s'/></jibri-status>"
+        % (NS_JIBRI, NS_JIBRI, status, health)))
+    return c, nick
+
+
+def jibri_iq(room, action, id=None):
+    return ("<iq type='set' id='%s' to='%s/focus'><jibri xmlns='%s' action='%s' "
+            "recording_mode='file'/></iq>" % (id or uid(), room, NS_JIBRI, action))
+
+
+@timeout(120)
+async def test_recording_relay_with_a_scripted_recorder():
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s) as b, focus(s) as f:
+            room = 'rec-%s@%s' % (uid(), MUC)
+            ps = []
+            rec = None
+            try:
+                ps = await participants(s, room, ['mod', 'guest'])
+                mod, guest = ps
+                # no recorder yet: service-unavailable
+                r = await mod.client.iq(jibri_iq(room, 'start'))
+                assert_error(r, 'service-unavailable')
+                rec, nick = await scripted_recorder(s)
+                await wait_for(lambda: f.stats()['recorder_count'] == 1, 10, 'recorder known')
+                # a non-moderator may not
+                r = await guest.client.iq(jibri_iq(room, 'start'))
+                assert_error(r, 'not-allowed')
+                # the moderator starts: the recorder gets start with a session and the room
+                req_id = uid()
+                mod.client.send_raw(jibri_iq(room, 'start', req_id))
+                start = await rec.expect(lambda st: st.xml.find('{%s}jibri' % NS_JIBRI) is not None
+                                         and st.xml.get('type') == 'set', 10, 'start at the recorder')
+                j = start.xml.find('{%s}jibri' % NS_JIBRI)
+                assert j.get('action') == 'start' and j.get('room') == room, ET.tostring(start.xml)
+                sid = j.get('session_id')
+                assert sid
+                rec.send_raw("<iq type='result' id='%s' to='%s'><jibri xmlns='%s' status='pending'/></iq>"
+                             % (start.xml.get('id'), start.xml.get('from'), NS_JIBRI))
+                answer = await mod.client.expect(lambda st: st.xml.get('id') == req_id, 10,
+                                                 'the answer to start')
+                assert answer.xml.get('type') == 'result', answer
+                assert answer.xml.find('{%s}jibri' % NS_JIBRI).get('session_id') == sid
+                # already recording
+                r = await mod.client.iq(jibri_iq(room, 'start'))
+                assert_error(r, 'unexpected-request')
+                # the recorder reports on: the room sees it in the focus's presence
+                r = await rec.iq("<iq type='set' id='%s' to='%s'><jibri xmlns='%s' status='on' "
+                                 "session_id='%s'/></iq>" % (uid(), start.xml.get('from'), NS_JIBRI, sid))
+                assert r.xml.get('type') == 'result', r
+
+                def rec_status(want):
+                    def pred(st):
+                        if not is_muc_presence(room, 'focus')(st):
+                            return False
+                        e = st.xml.find('{%s}jibri-recording-status' % NS_JIBRI)
+                        return e is not None and e.get('status') == want
+                    return pred
+                await guest.client.expect(rec_status('on'), 10, 'recording on in the room')
+                # stop: the recorder gets stop, the room sees off
+                r = await mod.client.iq(jibri_iq(room, 'stop'))
+                assert r.xml.get('type') == 'result', r
+                stop = await rec.expect(lambda st: st.xml.find('{%s}jibri' % NS_JIBRI) is not None
+                                        and st.xml.get('type') == 'set', 10, 'stop at the recorder')
+                assert stop.xml.find('{%s}jibri' % NS_JIBRI).get('action') == 'stop'
+                await guest.client.expect(rec_status('off'), 10, 'recording off in the room')
+                # a busy recorder: resource-constraint
+                rec.send_raw("<presence to='jibribrewery@internal-muc.meet.parley/%s'><jibri-status "
+                             "xmlns='%s'><busy-status xmlns='%s' status='busy'/></jibri-status></presence>"
+                             % (nick, NS_JIBRI, NS_JIBRI))
+                # its own presence coming back means the focus (also an occupant) got it first
+                await rec.expect(lambda st: is_muc_presence('jibribrewery@internal-muc.meet.parley',
+                                                            nick)(st) and 'busy' in str(st), 10,
+                                 'the busy presence reflected')
+                r = await mod.client.iq(jibri_iq(room, 'start'))
+                assert_error(r, 'resource-constraint')
+            finally:
+                if rec:
+                    await rec.close()
+                await close_all(ps)
+
+
+if __name__ == '__main__':
+    main(globals())
