@@ -288,5 +288,173 @@ async def test_recording_relay_with_a_scripted_recorder():
                 await close_all(ps)
 
 
+def err_cond(st):
+    e = st.xml.find('{jabber:client}error')
+    if e is None:
+        return None
+    for c in e:
+        if c.tag.startswith('{%s}' % NS_STANZAS) and not c.tag.endswith('}text'):
+            return c.tag.split('}')[1]
+    return None
+
+
+async def media_goes_on(ps, more=10, timeout_s=15):
+    """Every participant decodes `more` further frames from every other."""
+    base = {(p.nick, q.nick): (p.audio_frames_from(q.nick), p.video_frames_from(q.nick))
+            for p in ps for q in ps if p is not q}
+
+    def ok():
+        return all(p.audio_frames_from(q.nick) >= base[(p.nick, q.nick)][0] + more
+                   and p.video_frames_from(q.nick) >= base[(p.nick, q.nick)][1] + more
+                   for p in ps for q in ps if p is not q)
+    await wait_for(ok, timeout_s, 'media going on')
+
+
+@timeout(150)
+async def test_bad_input_gets_errors_and_the_conference_goes_on():
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s) as b, focus(s) as f:
+            room = 'bad-%s@%s' % (uid(), MUC)
+            ps = []
+            try:
+                ps = await participants(s, room, ['p1', 'p2', 'p3'])
+                for p in ps:
+                    await p.wait_session(20)
+                await all_see_all(ps)
+                p1, p2, p3 = ps
+                c = p3.client
+                # malformed conference requests
+                for body, why in [
+                    ("<conference xmlns='http://jitsi.org/protocol/focus'/>", 'no room'),
+                    ("<conference xmlns='http://jitsi.org/protocol/focus' room='r@example.com'/>",
+                     'another domain'),
+                    ("<conference xmlns='http://jitsi.org/protocol/focus' room='a/b@%s'/>" % MUC,
+                     'not a bare JID'),
+                ]:
+                    r = await c.iq("<iq type='set' id='%s' to='focus.meet.parley'>%s</iq>" % (uid(), body))
+                    assert r.xml.get('type') == 'error' and err_cond(r) == 'bad-request', (why, r)
+                r = await c.iq("<iq type='get' id='%s' to='focus.meet.parley'><conference "
+                               "xmlns='http://jitsi.org/protocol/focus' room='%s'/></iq>" % (uid(), room))
+                assert err_cond(r) == 'bad-request', r
+                sid3 = p3.session.sid
+                mine = p1.own_ssrcs()
+                # sources that conflict with another participant's
+                r = await p3.send_jingle(jingle_source_add_xml(sid3, 'p3', audio_ssrc=mine['audio_ssrc']))
+                assert err_cond(r) == 'bad-request', r
+                # too many sources
+                many = "".join("<source xmlns='urn:xmpp:jingle:apps:rtp:ssma:0' ssrc='%d' name='p3-v%d'/>"
+                               % (900000 + i, i) for i in range(25))
+                r = await p3.send_jingle("<jingle xmlns='%s' action='source-add' sid='%s'><content "
+                                         "name='video'><description xmlns='urn:xmpp:jingle:apps:rtp:1' "
+                                         "media='video'>%s</description></content></jingle>"
+                                         % (NS_JINGLE, sid3, many))
+                assert err_cond(r) in ('bad-request', 'resource-constraint'), r
+                # a session-accept for a session that does not exist; another occupant's sid
+                for sid in ('no-such-sid', p1.session.sid):
+                    r = await p3.send_jingle("<jingle xmlns='%s' action='session-accept' sid='%s'/>"
+                                             % (NS_JINGLE, sid))
+                    assert err_cond(r) == 'item-not-found', r
+                # claiming to be p1 from another connection: xmppd cuts the liar off (RFC
+                # 6120 invalid-from) and nothing reaches the focus
+                liar = await login(s, 'meet.parley')
+                liar.send_raw("<iq type='set' id='%s' from='%s/p1' to='%s/focus'><jingle xmlns='%s' "
+                              "action='source-remove' sid='%s'/></iq>"
+                              % (uid(), room, room, NS_JINGLE, p1.session.sid))
+                assert await liar.expect_stream_error(10) == 'invalid-from'
+                await liar.close()
+                # no sid, unknown action
+                r = await p3.send_jingle("<jingle xmlns='%s' action='source-add'/>" % NS_JINGLE)
+                assert err_cond(r) == 'bad-request', r
+                r = await p3.send_jingle("<jingle xmlns='%s' action='content-add' sid='%s'/>"
+                                         % (NS_JINGLE, sid3))
+                assert err_cond(r) == 'feature-not-implemented', r
+                # from someone who is not in the room at all
+                out = await login(s, 'meet.parley')
+                r = await out.iq("<iq type='set' id='%s' to='%s/focus'><jingle xmlns='%s' "
+                                 "action='session-accept' sid='%s'/></iq>" % (uid(), room, NS_JINGLE, sid3))
+                assert r.xml.get('type') == 'error', r
+                await out.close()
+                await media_goes_on(ps)
+                assert 'p1' in p2.remote_sources() and f.stats()['bad_jingle'] >= 5
+                for p in ps:
+                    p.check()
+            finally:
+                await close_all(ps)
+
+
+@timeout(120)
+async def test_mute_restart_lone_participant_and_http():
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s) as b, focus(s, FOCUS_SINGLE_PARTICIPANT_TIMEOUT=1) as f:
+            room = 'mute-%s@%s' % (uid(), MUC)
+            ps = []
+            try:
+                assert f.http('/about/health')[0] == 200
+                status, body = f.http('/about/version')
+                assert status == 200 and b'parley-focus' in body
+                status, body = f.http('/metrics')
+                assert status == 200 and b'parley_focus_conferences' in body
+                ps = await participants(s, room, ['mod', 'guest'])
+                mod, guest = ps
+                for p in ps:
+                    await p.wait_session(20)
+                await all_see_all(ps)
+                # a moderator mutes the guest: the guest gets the mute with the actor
+                r = await mod.client.iq("<iq type='set' id='%s' to='%s/focus'><mute "
+                                        "xmlns='http://jitsi.org/jitmeet/audio' jid='%s/guest'>true"
+                                        "</mute></iq>" % (uid(), room, room))
+                assert r.xml.get('type') == 'result', r
+                m = await guest.client.expect(
+                    lambda st: st.xml.find('{http://jitsi.org/jitmeet/audio}mute') is not None, 10,
+                    'the mute at the guest')
+                mu = m.xml.find('{http://jitsi.org/jitmeet/audio}mute')
+                assert mu.text == 'true' and mu.get('actor') == '%s/mod' % room, m
+                # the guest may not mute the moderator
+                r = await guest.client.iq("<iq type='set' id='%s' to='%s/focus'><mute "
+                                          "xmlns='http://jitsi.org/jitmeet/video' jid='%s/mod'>true"
+                                          "</mute></iq>" % (uid(), room, room))
+                assert err_cond(r) == 'not-allowed', r
+                # session-terminate with restart: a new session follows
+                mark = guest.mark()
+                await guest.terminate(restart=True)
+                await guest.wait_jingle('session-initiate', after=mark, timeout=10)
+                await guest.wait_session(10, after=mark)
+                await all_see_all(ps, frames=5)
+                # the guest leaves: the moderator is alone and loses its session
+                mark = mod.mark()
+                await guest.leave()
+                await mod.wait_jingle('session-terminate', after=mark, timeout=10)
+                await wait_for(lambda: b.stats()['endpoints'] == 0, 10, 'endpoints expired')
+                # without a bridge the focus is not healthy
+                b.stop()
+                await wait_for(lambda: f.http('/about/health')[0] == 503, 10, 'health 503')
+                assert b'no usable bridge' in f.http('/about/health')[1]
+            finally:
+                await close_all(ps)
+
+
+@timeout(120)
+async def test_focus_reconnects_when_xmppd_restarts():
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s) as b, focus(s) as f:
+            mark = f.mark()
+            s.restart()
+            f.wait_log('focus joined the bridge brewery', timeout=30, since=mark)
+            b.wait_log('joined the brewery', timeout=30, since=b.mark() - 1)
+            await wait_for(lambda: f.http('/about/health')[0] == 200, 30, 'focus healthy again')
+            room = 'again-%s@%s' % (uid(), MUC)
+            ps = []
+            try:
+                ps = await participants(s, room, ['x1', 'x2'])
+                for p in ps:
+                    await p.wait_session(20)
+                await all_see_all(ps)
+            finally:
+                await close_all(ps)
+
+
 if __name__ == '__main__':
     main(globals())
