@@ -1052,7 +1052,7 @@ static int parse_answer_sources(c2_parser *p, xmpp_stanza_t *s, const char *ns, 
         const char *cns = ns_of(c, ns);
         if (!is_el(c, cns, "media-source", C2_NS))
             continue;
-        c2_media_type type;
+        c2_media_type type = C2_MEDIA_AUDIO;
         if (get_media_type(p, c, &type) < 0)
             return -1;
         if (seen[type])
