@@ -370,6 +370,14 @@ class Peer:
         await receiver.transport._send_rtp(bytes(RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=sender_ssrc,
                                                                 media_ssrc=media_ssrc)))
 
+    async def send_rtcp(self, data):
+        """Send raw RTCP bytes (built by the caller) over this peer's transport, SRTCP
+        protected like any other RTCP of the connection."""
+        t = next((t.receiver for t in self.pc.getTransceivers() if t.kind == 'video'), None)
+        if t is None or self.pc.connectionState != 'connected':
+            raise ConnectionError('%s: cannot send RTCP (state %s)' % (self.name, self.pc.connectionState))
+        await t.transport._send_rtp(bytes(data))
+
     async def stats(self):
         """{(type, ssrc): RTCStats} from pc.getStats() (inbound-rtp, outbound-rtp, ...)."""
         report = await self.pc.getStats()

@@ -105,6 +105,16 @@ async def test_pli_from_a_receiver_reaches_the_sender():
                 await receiver.send_pli(call.ssrcs['ep0']['video_ssrc'])
                 await wait_for(lambda: sender.pli_received > before, 10, 'the PLI at ep0')
                 assert b.stats()['pli_forwarded'] > fwd
+                # a NACK (RFC 4585 generic NACK, PID 7 + BLP) goes to the sender too
+                vs, me = call.ssrcs['ep0']['video_ssrc'], call.ssrcs['ep1']['video_ssrc']
+                nacks = sender.nack_received
+                await receiver.send_rtcp(struct.pack('!BBHIIHH', 0x81, 205, 3, me, vs, 7, 0x0003))
+                await wait_for(lambda: sender.nack_received > nacks, 10, 'the NACK at ep0')
+                # a FIR (RFC 5104: media SSRC 0, the target in the FCI) is counted as forwarded
+                firs = b.stats()['fir_forwarded']
+                await receiver.send_rtcp(struct.pack('!BBHIIIB3x', 0x84, 206, 4, me, 0, vs, 1))
+                await wait_for(lambda: b.stats()['fir_forwarded'] > firs, 10, 'the FIR forwarded')
+                assert b.stats()['nack_forwarded'] >= 1
             finally:
                 await call.close()
                 await focus.close()
