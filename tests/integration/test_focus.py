@@ -456,5 +456,43 @@ async def test_focus_reconnects_when_xmppd_restarts():
                 await close_all(ps)
 
 
+@timeout(150)
+async def test_failover_when_healthchecks_fail():
+    """A bridge that stays in the brewery but stops answering (SIGSTOP) fails two
+    healthchecks and its conference moves to the other bridge."""
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s, bridge_id='jvb-a') as b1, bridge(s, bridge_id='jvb-b') as b2, \
+                focus(s, FOCUS_HEALTHCHECK_INTERVAL=1, FOCUS_IQ_TIMEOUT_MS=800) as f:
+            room = 'hc-%s@%s' % (uid(), MUC)
+            ps = []
+            stopped = None
+            try:
+                ps = await participants(s, room, ['p1', 'p2'])
+                for p in ps:
+                    await p.wait_session(20)
+                await all_see_all(ps)
+                conf = f.stats()['conference_list'][0]
+                stopped, other = (b1, b2) if conf['bridge'].endswith('/jvb-a') else (b2, b1)
+                marks = [p.mark() for p in ps]
+                mark = f.mark()
+                stopped.proc.send_signal(signal.SIGSTOP)
+                f.wait_log('failed two healthchecks', timeout=15, since=mark)
+                t0 = time.monotonic()
+                for p, m in zip(ps, marks):
+                    await p.wait_jingle('session-initiate', after=m, timeout=10)
+                for p in ps:
+                    await p.wait_session(10, after=0)
+                await all_see_all(ps, frames=5, timeout_s=15)
+                elapsed = time.monotonic() - t0
+                print('media again %.2f s after the second failed healthcheck' % elapsed)
+                assert elapsed < 5.0, elapsed
+                assert f.stats()['conference_list'][0]['bridge'].endswith('/' + other.id)
+            finally:
+                if stopped is not None and stopped.proc is not None:
+                    stopped.proc.send_signal(signal.SIGCONT)
+                await close_all(ps)
+
+
 if __name__ == '__main__':
     main(globals())
