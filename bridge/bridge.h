@@ -160,7 +160,7 @@ typedef struct out_pkt {
 } out_pkt;
 
 typedef struct bridge_counters {
-    uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+    uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, tx_dropped;
     uint64_t rtp_forwarded, rtcp_forwarded, pli_forwarded, fir_forwarded, nack_forwarded;
     uint64_t pli_generated, rr_generated;
     uint64_t stun_requests, stun_bad, stun_unknown_ufrag, dtls_failed, srtp_fail;

@@ -52,6 +52,7 @@ static const counter_def counters[] = {
     C(rx_bytes, "UDP bytes received"),
     C(tx_packets, "UDP datagrams sent"),
     C(tx_bytes, "UDP bytes sent"),
+    C(tx_dropped, "datagrams the kernel refused to send (full buffer, unreachable)"),
     C(rtp_forwarded, "RTP packets forwarded (one per receiver)"),
     C(rtcp_forwarded, "RTCP packets forwarded"),
     C(pli_forwarded, "PLIs forwarded to the sender of the SSRC"),

@@ -76,8 +76,12 @@ int udp_open(bridge *br)
     int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    int sz = 4 << 20;
+    /* about 100-200 ms of input at a busy bridge's rates: enough for bursts,
+     * short enough that a bridge that falls behind drops instead of
+     * delaying everyone's media by seconds */
+    int sz = 1 << 20;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+    sz = 4 << 20;
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
     if (bind(fd, (struct sockaddr *)&ss, slen) != 0) {
         log_error(NULL, "cannot listen on udp %s:%d: %s", br->set.media_bind, br->set.media_port,
@@ -145,7 +149,7 @@ void udp_flush(bridge *br)
         int sent = sendmmsg(br->udp_fd, msgs, (unsigned)n, MSG_DONTWAIT);
         if (sent <= 0) {
             /* a full socket buffer or an unreachable peer: drop this one, go on */
-            br->c.malformed += 0;
+            br->c.tx_dropped++;
             sent = 1;
         } else {
             for (int i = 0; i < sent; i++) {
