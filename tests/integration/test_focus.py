@@ -375,6 +375,25 @@ async def test_bad_input_gets_errors_and_the_conference_goes_on():
                                  "action='session-accept' sid='%s'/></iq>" % (uid(), room, NS_JINGLE, sid3))
                 assert r.xml.get('type') == 'error', r
                 await out.close()
+                # a screen share: a valid source-add reaches the others (and the bridge),
+                # its source-remove too
+                share = 777000 + int(uid()[:4], 16)
+                marks = [p.mark() for p in (p1, p2)]
+                r = await p3.send_jingle(jingle_source_add_xml(
+                    sid3, 'p3', video_ssrc=share, names={'video': 'p3-v1'}, video_type='desktop'))
+                assert r.xml.get('type') == 'result', r
+
+                def has_share(j):
+                    return any(x.get('ssrc') == str(share) and x.get('name') == 'p3-v1'
+                               for x in j.iter('{urn:xmpp:jingle:apps:rtp:ssma:0}source'))
+                for p, m in zip((p1, p2), marks):
+                    await p.wait_jingle('source-add', after=m, timeout=10, pred=has_share)
+                marks = [p.mark() for p in (p1, p2)]
+                r = await p3.send_jingle(jingle_source_add_xml(
+                    sid3, 'p3', video_ssrc=share, names={'video': 'p3-v1'}, action='source-remove'))
+                assert r.xml.get('type') == 'result', r
+                for p, m in zip((p1, p2), marks):
+                    await p.wait_jingle('source-remove', after=m, timeout=10, pred=has_share)
                 await media_goes_on(ps)
                 assert 'p1' in p2.remote_sources() and f.stats()['bad_jingle'] >= 5
                 for p in ps:
