@@ -154,6 +154,8 @@ static void hc_cb(focus *f, xmpp_stanza_t *answer, const char *key, unsigned gen
     if (!b)
         return;
     b->hc_pending = false;
+    if (!answer && !xmpp_ev_connected(f->xmpp))
+        return; /* our own connection went away, not the bridge */
     if (answer && strcmp(xmpp_stanza_get_type(answer), "result") == 0) {
         if (b->hc_failures)
             log_info(NULL, "bridge %s answers healthchecks again", b->nick);

@@ -246,6 +246,8 @@ static void colibri_update_cb(focus *f, xmpp_stanza_t *answer, const char *room,
         return;
     char ctx[700];
     sess_ctx(c, ctx, sizeof ctx);
+    if (!answer && !xmpp_ev_connected(f->xmpp))
+        return; /* our own connection went away, not the bridge */
     if (!answer) {
         f->c.colibri_timeouts++;
         bridges_mark_down(f, c->bridge_occupant, "a Colibri2 request timed out");
@@ -426,6 +428,14 @@ static void colibri_alloc_cb(focus *f, xmpp_stanza_t *answer, const char *room, 
     char ctx[700];
     sess_ctx(c, ctx, sizeof ctx);
     c->create_pending = false;
+    if (!answer && !xmpp_ev_connected(f->xmpp)) {
+        /* our own connection went away: invite again once it is back */
+        c->bridge_created = false;
+        for (int i = 0; i < c->nparts; i++)
+            if (c->parts[i]->state == PS_ALLOCATING)
+                c->parts[i]->state = PS_NONE;
+        return;
+    }
     if (!answer) {
         f->c.colibri_timeouts++;
         bridges_mark_down(f, c->bridge_occupant, "a Colibri2 allocation timed out");

@@ -157,6 +157,18 @@ static void focus_state(xmpp_ev *x, bool connected, void *ud)
     if (!connected) {
         f->in_jvb_brewery = f->in_jibri_brewery = false;
         iq_fail_all(f);
+        /* the breweries list their occupants again when the focus rejoins */
+        size_t it = 0;
+        hmap_entry *e;
+        while ((e = hmap_next(&f->bridges, &it))) {
+            free(e->value);
+            hmap_del(&f->bridges, e->key);
+        }
+        it = 0;
+        while ((e = hmap_next(&f->recorders, &it))) {
+            free(e->value);
+            hmap_del(&f->recorders, e->key);
+        }
         return;
     }
     xmpp_conn_t *conn = xmpp_ev_conn(x);
