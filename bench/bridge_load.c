@@ -525,7 +525,8 @@ static void fill_update(load *L, int ep, c2_request *r)
             snprintf(ms->id, sizeof ms->id, "%s-%c0", e->id, k ? 'v' : 'a');
             ms->n_sources = 1;
             ms->sources[0].ssrc = e->ssrc[k];
-            snprintf(ms->sources[0].name, sizeof ms->sources[0].name, "%s", ms->id);
+            snprintf(ms->sources[0].name, sizeof ms->sources[0].name, "%s-%c0", e->id,
+                     k ? 'v' : 'a');
             if (k)
                 snprintf(ms->sources[0].video_type, sizeof ms->sources[0].video_type, "camera");
         }
