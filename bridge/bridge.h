@@ -38,7 +38,7 @@
 #define EP_MAX_REPORTED 128 /* remote SSRCs remembered per receiver */
 #define PKT_BUF 1500        /* one datagram */
 #define UDP_BATCH 64        /* datagrams per recvmmsg / sendmmsg */
-#define SEND_BATCH 64 /* queued datagrams flushed with one sendmmsg (latency vs calls) */
+#define SEND_BATCH 64       /* queued datagrams flushed with one sendmmsg (latency vs calls) */
 
 typedef struct bridge bridge;
 typedef struct conference conference;
