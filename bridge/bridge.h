@@ -81,8 +81,9 @@ typedef struct src_stat {
     uint32_t jitter_q4; /* RFC 3550 A.8, scaled by 16 */
     uint32_t last_transit;
     uint32_t clock_rate;
-    uint32_t lsr;        /* middle 32 bits of the last SR's NTP time */
-    long long lsr_at_ms; /* when it arrived */
+    long long keyframe_ms; /* last PLI/FIR sent to its owner (rate limit) */
+    uint32_t lsr;          /* middle 32 bits of the last SR's NTP time */
+    long long lsr_at_ms;   /* when it arrived */
 } src_stat;
 
 typedef enum pair_state { PAIR_WAITING, PAIR_INPROGRESS, PAIR_SUCCEEDED, PAIR_FAILED } pair_state;
@@ -162,7 +163,7 @@ typedef struct out_pkt {
 typedef struct bridge_counters {
     uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, tx_dropped;
     uint64_t rtp_forwarded, rtcp_forwarded, pli_forwarded, fir_forwarded, nack_forwarded;
-    uint64_t pli_generated, rr_generated;
+    uint64_t pli_generated, rr_generated, keyframe_requests_limited;
     uint64_t stun_requests, stun_bad, stun_unknown_ufrag, dtls_failed, srtp_fail;
     uint64_t unknown_ssrc, unknown_source, malformed;
     uint64_t conferences_created, conferences_expired, endpoints_created, endpoints_expired;

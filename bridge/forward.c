@@ -20,6 +20,26 @@
 #include <string.h>
 
 #define RR_INTERVAL_MS 1000
+#define KEYFRAME_GAP_MS 200 /* at most one PLI/FIR per source in this time */
+
+/* True when a receiver's key frame request for ssrc may go to its owner now
+ * (and records it): a receiver sending PLI at packet rate must not make a
+ * sender's video a stream of key frames for everyone. The bridge's own
+ * requests (new receivers) are not limited, only noted (forced). */
+static bool keyframe_allowed(conference *cf, uint32_t ssrc, bool forced)
+{
+    endpoint *owner = endpoint_by_ssrc(cf, ssrc);
+    src_stat *s = owner ? endpoint_source(owner, ssrc) : NULL;
+    if (!s)
+        return true;
+    long long now = now_ms();
+    if (!forced && s->keyframe_ms && now - s->keyframe_ms < KEYFRAME_GAP_MS) {
+        cf->br->c.keyframe_requests_limited++;
+        return false;
+    }
+    s->keyframe_ms = now;
+    return true;
+}
 
 static void src_update(src_stat *s, const rtp_view *v, long long now)
 {
@@ -166,6 +186,7 @@ static void forward_pli_to_owner(endpoint *from, uint32_t ssrc)
     src_stat *s = owner ? endpoint_source(owner, ssrc) : NULL;
     if (!owner || owner == from || !s->video || s->rtx)
         return;
+    keyframe_allowed(from->conf, ssrc, true);
     uint8_t out[64];
     int n = rtcp_build_rr(out, sizeof out, br->fb_video_ssrc, NULL);
     int m = rtcp_build_pli(out + n, sizeof out - (size_t)n, br->fb_video_ssrc, ssrc);
@@ -230,6 +251,9 @@ void forward_rtcp(endpoint *from, uint8_t *buf, size_t len)
                     br->c.malformed++;
                 break; /* transport-cc and others end at the bridge */
             }
+            if ((k == RTCP_FB_PLI || k == RTCP_FB_FIR) &&
+                !keyframe_allowed(from->conf, ssrc, false))
+                break;
             if (!forward_feedback(from, ssrc, v.buf, v.len))
                 break;
             if (k == RTCP_FB_PLI)
@@ -259,6 +283,7 @@ void forward_request_keyframes(endpoint *ep)
         for (int j = 0; j < o->nsrc; j++) {
             if (!o->src[j].video || o->src[j].rtx)
                 continue;
+            keyframe_allowed(cf, o->src[j].ssrc, true);
             uint8_t out[64];
             int n = rtcp_build_rr(out, sizeof out, br->fb_video_ssrc, NULL);
             int m =

@@ -140,6 +140,11 @@ static ice_pair *ice_pair_add(endpoint *ep, const struct sockaddr *sa, socklen_t
     ice_pair *p = ice_pair_for(ep, sa, len);
     if (p)
         return p;
+    /* a signalled candidate may not take over another endpoint's address
+     * (prflx ones come from a check that passed this endpoint's integrity) */
+    endpoint *owner = addrmap_get(&ep->conf->br->by_addr, sa);
+    if (!prflx && owner && owner != ep)
+        return NULL;
     if (ep->npairs == EP_MAX_PAIRS) {
         /* replace the lowest-priority failed or waiting pair */
         int worst = -1;
@@ -149,7 +154,8 @@ static ice_pair *ice_pair_add(endpoint *ep, const struct sockaddr *sa, socklen_t
                 worst = i;
         if (worst < 0)
             return NULL;
-        addrmap_del(&ep->conf->br->by_addr, (struct sockaddr *)&ep->pairs[worst].addr);
+        if (addrmap_get(&ep->conf->br->by_addr, (struct sockaddr *)&ep->pairs[worst].addr) == ep)
+            addrmap_del(&ep->conf->br->by_addr, (struct sockaddr *)&ep->pairs[worst].addr);
         p = &ep->pairs[worst];
     } else {
         p = &ep->pairs[ep->npairs++];

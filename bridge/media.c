@@ -102,7 +102,8 @@ static bool media_dtls_create(endpoint *ep)
 
 void media_ice_connected(endpoint *ep)
 {
-    if (ep->role != DTLS_ROLE_CLIENT || !media_dtls_create(ep))
+    /* the role comes with the remote fingerprint's setup: wait for it */
+    if (!ep->role_known || ep->role != DTLS_ROLE_CLIENT || !media_dtls_create(ep))
         return;
     media_dtls_state(ep, dtls_session_start(ep->dtls));
 }
@@ -117,6 +118,9 @@ void media_set_remote_fingerprint(endpoint *ep, const char *setup, const char *f
     }
     if (ep->dtls && ep->remote_fp[0])
         dtls_session_set_remote_fingerprint(ep->dtls, ep->remote_fp);
+    /* ICE may have finished before the role was known */
+    if (ep->role_known && !ep->dtls && ep->selected >= 0)
+        media_ice_connected(ep);
 }
 
 void media_stop(endpoint *ep)

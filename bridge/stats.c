@@ -60,6 +60,7 @@ static const counter_def counters[] = {
     C(nack_forwarded, "NACKs forwarded"),
     C(pli_generated, "PLIs the bridge sent for new receivers"),
     C(rr_generated, "receiver report compounds the bridge sent"),
+    C(keyframe_requests_limited, "PLI/FIR dropped: one per source every 200 ms at most"),
     C(stun_requests, "STUN binding requests received"),
     C(stun_bad, "STUN messages dropped or refused: malformed or bad integrity"),
     C(stun_unknown_ufrag, "STUN requests for an unknown ufrag"),

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define NS_COLIBRI "http://jitsi.org/protocol/colibri"
 #define NS_COLIBRI2 "jitsi:colibri2"
@@ -62,6 +63,15 @@ static bool bridge_healthy(const bridge *br)
     return br->udp_fd >= 0 && br->cert && !br->shutting_down;
 }
 
+/* True when from is an occupant of the brewery (jvbbrewery@IMUC/NICK): xmppd
+ * admits only service accounts there and stamps the occupant JID itself. */
+static bool from_brewery(const bridge *br, const char *from)
+{
+    size_t n = strlen(br->set.brewery), m = strlen(br->set.internal_muc_domain);
+    return from && strncasecmp(from, br->set.brewery, n) == 0 && from[n] == '@' &&
+           strncasecmp(from + n + 1, br->set.internal_muc_domain, m) == 0 && from[n + 1 + m] == '/';
+}
+
 static int xmpp_iq_handler(xmpp_conn_t *conn, xmpp_stanza_t *iq, void *ud)
 {
     bridge *br = ud;
@@ -74,9 +84,15 @@ static int xmpp_iq_handler(xmpp_conn_t *conn, xmpp_stanza_t *iq, void *ud)
         child = xmpp_stanza_get_next(child);
     const char *name = child ? xmpp_stanza_get_name(child) : NULL;
     const char *ns = child ? xmpp_stanza_get_ns(child) : NULL;
-    if (name && ns && strcmp(name, "conference-modify") == 0 && strcmp(ns, NS_COLIBRI2) == 0) {
+    bool colibri =
+        name && ns && strcmp(name, "conference-modify") == 0 && strcmp(ns, NS_COLIBRI2) == 0;
+    bool health = name && ns && strcmp(name, "healthcheck") == 0 && strcmp(ns, NS_HEALTH) == 0;
+    if ((colibri || health) && !from_brewery(br, xmpp_stanza_get_from(iq))) {
+        /* only the focus, an occupant of the brewery, may drive the bridge */
+        xmpp_reply_error(br, iq, "auth", "forbidden", "Colibri2 is for the brewery's focus only");
+    } else if (colibri) {
         colibri2_handle(br, iq);
-    } else if (name && ns && strcmp(name, "healthcheck") == 0 && strcmp(ns, NS_HEALTH) == 0) {
+    } else if (health) {
         if (bridge_healthy(br)) {
             xmpp_stanza_t *r = xmpp_result_for(ctx, iq);
             xmpp_ev_send(br->xmpp, r);

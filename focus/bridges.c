@@ -56,6 +56,11 @@ static void bridge_stats(fbridge *b, xmpp_stanza_t *stats)
     b->recently_added = 0;
 }
 
+static bool usable(const fbridge *b)
+{
+    return b->operational && b->healthy && !b->drain && !b->shutting_down;
+}
+
 void bridges_presence(focus *f, xmpp_stanza_t *p)
 {
     const char *from = xmpp_stanza_get_from(p);
@@ -63,11 +68,14 @@ void bridges_presence(focus *f, xmpp_stanza_t *p)
     const char *type = xmpp_stanza_get_type(p);
     if (strcmp(nick, FOCUS_NICK) == 0) {
         bool in = !type || (strcmp(type, "unavailable") != 0 && strcmp(type, "error") != 0);
-        if (in && !f->in_jvb_brewery)
+        bool joined = in && !f->in_jvb_brewery;
+        if (joined)
             log_info(NULL, "focus joined the bridge brewery");
         if (type && strcmp(type, "error") == 0)
             log_error(NULL, "cannot join the bridge brewery");
         f->in_jvb_brewery = in;
+        if (joined) /* every bridge is known now: conferences whose bridge is gone move */
+            bridges_retry_waiting(f);
         return;
     }
     fbridge *b = hmap_get(&f->bridges, from);
@@ -92,26 +100,34 @@ void bridges_presence(focus *f, xmpp_stanza_t *p)
         bridge_stats(b, stats);
         log_info(NULL, "bridge %s joined (region '%s', stress %.3f%s)", b->nick, b->region,
                  b->stress, b->drain ? ", draining" : "");
-        /* conferences waiting for a bridge */
-        size_t it = 0;
-        hmap_entry *e;
-        while ((e = hmap_next(&f->confs, &it))) {
-            fconf *c = e->value;
-            conf_send_presence(c);
-            if (!c->bridge_occupant[0] && conf_active_count(c) >= 2)
-                session_invite_all(c);
-        }
+        bridges_retry_waiting(f);
         return;
     }
+    bool was_usable = usable(b);
     bool was_drain = b->drain;
     bridge_stats(b, stats);
     if (was_drain != b->drain)
         log_info(NULL, "bridge %s %s", b->nick, b->drain ? "is draining" : "stopped draining");
+    if (!was_usable && usable(b))
+        bridges_retry_waiting(f);
 }
 
-static bool usable(const fbridge *b)
+void bridges_retry_waiting(focus *f)
 {
-    return b->operational && b->healthy && !b->drain && !b->shutting_down;
+    /* a snapshot of the rooms: a move may end conferences */
+    size_t n = f->confs.len, k = 0, it = 0;
+    char(*rooms)[512] = xcalloc(n ? n : 1, sizeof *rooms);
+    hmap_entry *e;
+    while ((e = hmap_next(&f->confs, &it)) && k < n)
+        snprintf(rooms[k++], sizeof rooms[0], "%s", ((fconf *)e->value)->room);
+    for (size_t i = 0; i < k; i++) {
+        fconf *c = conf_find(f, rooms[i]);
+        if (!c)
+            continue;
+        conf_send_presence(c);
+        session_invite_all(c);
+    }
+    free(rooms);
 }
 
 bool bridges_any_usable(focus *f)
@@ -163,6 +179,7 @@ static void hc_cb(focus *f, xmpp_stanza_t *answer, const char *key, unsigned gen
         if (!b->operational) {
             b->operational = true;
             log_info(NULL, "bridge %s is operational again", b->nick);
+            bridges_retry_waiting(f);
         }
         return;
     }

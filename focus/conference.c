@@ -21,6 +21,7 @@
 #define NS_MUC "http://jabber.org/protocol/muc"
 #define NS_MUC_USER "http://jabber.org/protocol/muc#user"
 #define NS_MUC_ADMIN "http://jabber.org/protocol/muc#admin"
+#define CONF_JOIN_TIMEOUT_S 15
 
 static void conf_ctx(const fconf *c, char *out, size_t n)
 {
@@ -30,6 +31,14 @@ static void conf_ctx(const fconf *c, char *out, size_t n)
 fconf *conf_find(focus *f, const char *room)
 {
     return hmap_get(&f->confs, room);
+}
+
+static participant *conf_participant_by_epid(fconf *c, const char *epid)
+{
+    for (int i = 0; i < c->nparts; i++)
+        if (strcmp(c->parts[i]->epid, epid) == 0)
+            return c->parts[i];
+    return NULL;
 }
 
 participant *conf_participant(fconf *c, const char *nick)
@@ -140,6 +149,13 @@ static void conf_flush_waiting(fconf *c, bool ok)
     c->nwaiting = 0;
 }
 
+static void join_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    fconf *c = arg;
+    if (c->nparts == 0)
+        conf_end(c, "nobody joined");
+}
+
 static fconf *conf_new(focus *f, const char *room)
 {
     fconf *c = xcalloc(1, sizeof *c);
@@ -148,6 +164,11 @@ static fconf *conf_new(focus *f, const char *room)
     uuid(c->meeting_id);
     uuid(c->bridge_session);
     c->created_ms = now_ms();
+    c->bridge_gen = ++f->gen_seq;
+    /* a conference IQ nobody follows with a join must not stay forever */
+    c->join_timer = evtimer_new(f->base, join_timeout_cb, c);
+    struct timeval tv = {CONF_JOIN_TIMEOUT_S, 0};
+    evtimer_add(c->join_timer, &tv);
     hmap_put(&f->confs, c->room, c);
     f->c.conferences_created++;
     char ctx[700];
@@ -326,6 +347,8 @@ void conf_end(fconf *c, const char *why)
     conf_flush_waiting(c, false);
     if (c->lone_timer)
         event_free(c->lone_timer);
+    if (c->join_timer)
+        event_free(c->join_timer);
     hmap_del(&f->confs, c->room);
     f->c.conferences_ended++;
     free(c);
@@ -390,7 +413,6 @@ void conf_presence(focus *f, xmpp_stanza_t *st)
                     if (!conf_find(f, room))
                         return;
                 }
-            c->round++;
             conf_flush_waiting(c, true);
         }
         return;
@@ -412,6 +434,12 @@ void conf_presence(focus *f, xmpp_stanza_t *st)
         p->conf = c;
         snprintf(p->nick, sizeof p->nick, "%s", nick);
         nick_to_epid(nick, p->epid);
+        /* two nicks may sanitize to one id: the bridge needs them unique */
+        for (unsigned n = 2; conf_participant_by_epid(c, p->epid); n++) {
+            char base[65];
+            nick_to_epid(nick, base);
+            snprintf(p->epid, sizeof p->epid, "%.48s-%u", base, n % 100000);
+        }
         snprintf(p->occupant, sizeof p->occupant, "%s/%s", c->room, nick);
         xmpp_stanza_t *x = xmpp_stanza_get_child_by_name_and_ns(st, "x", NS_MUC_USER);
         xmpp_stanza_t *item = x ? xmpp_stanza_get_child_by_name(x, "item") : NULL;
@@ -427,6 +455,8 @@ void conf_presence(focus *f, xmpp_stanza_t *st)
         p->seq = c->next_seq++;
         c->parts[c->nparts++] = p;
         f->c.participants_joined++;
+        if (c->join_timer)
+            evtimer_del(c->join_timer);
         log_info(ctx, "%s joined%s (%s)", nick, p->hidden ? " hidden" : "", p->real_jid);
     }
     p->seen_round = c->round;

@@ -100,7 +100,8 @@ struct participant {
     bool hidden;    /* a recorder (HIDDEN domain): never a moderator */
     bool moderator; /* owner affiliation granted */
     long long joined_ms;
-    unsigned seq; /* join order */
+    unsigned seq;       /* join order */
+    int alloc_failures; /* Colibri2 allocations refused: given up after 3 */
     psession state;
     char sid[32];        /* current Jingle session id */
     unsigned invite_gen; /* bumps on every (re)invite: stale answers are dropped */
@@ -119,7 +120,7 @@ struct fconf {
     char bridge_occupant[512]; /* the conference's bridge ("" until the first invite) */
     bool bridge_created;       /* the Colibri2 conference exists on the bridge */
     bool create_pending;       /* a Colibri2 create is on its way */
-    unsigned bridge_gen;       /* bumps when the conference moves: stale answers dropped */
+    unsigned bridge_gen;       /* focus-wide unique, renewed on a move: stale answers dropped */
     uint32_t fb_audio_ssrc, fb_video_ssrc; /* the bridge's feedback sources */
     xmpp_stanza_t *waiting[16]; /* conference IQs answered once the focus is in the room */
     int nwaiting;
@@ -129,6 +130,7 @@ struct fconf {
     int nparts;
     unsigned next_seq;
     struct event *lone_timer;
+    struct event *join_timer; /* ends a conference nobody joins */
     /* recording */
     char rec_session[64];
     char rec_occupant[512];
@@ -162,6 +164,7 @@ struct focus {
     struct event *hc_ev, *sig_int, *sig_term;
     focus_counters c;
     unsigned long iq_seq;
+    unsigned gen_seq; /* source of fconf.bridge_gen */
     long long started_ms;
 };
 
@@ -208,6 +211,8 @@ void bridges_healthcheck_all(focus *f);
  * conferences move elsewhere. */
 void bridges_mark_down(focus *f, const char *occupant, const char *why);
 bool bridges_any_usable(focus *f);
+/* Conferences waiting for a bridge (or whose bridge vanished) try again. */
+void bridges_retry_waiting(focus *f);
 
 /* session.c: Colibri2 + Jingle per participant */
 void session_invite(participant *p);

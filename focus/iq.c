@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct pending_iq {
     focus *f;
     char id[48];
+    char *to; /* an answer must come from here */
     char *key;
     unsigned gen;
     iq_cb cb;
@@ -24,6 +26,7 @@ static void pending_free(pending_iq *p)
 {
     event_free(p->timer);
     free(p->key);
+    free(p->to);
     free(p);
 }
 
@@ -48,7 +51,12 @@ void iq_send(focus *f, xmpp_stanza_t *iq, int timeout_ms, iq_cb cb, const char *
 {
     pending_iq *p = xcalloc(1, sizeof *p);
     p->f = f;
-    snprintf(p->id, sizeof p->id, "f%lu-%08x", ++f->iq_seq, (unsigned)now_ms());
+    /* unguessable: an answer is only believed with the right id and sender */
+    char rnd[17];
+    random_id(rnd, 16);
+    snprintf(p->id, sizeof p->id, "f%lu-%s", ++f->iq_seq, rnd);
+    const char *to = xmpp_stanza_get_to(iq);
+    p->to = xstrdup(to ? to : "");
     p->key = xstrdup(key ? key : "");
     p->gen = gen;
     p->cb = cb;
@@ -66,7 +74,8 @@ bool iq_on_answer(focus *f, xmpp_stanza_t *st)
     if (!id)
         return false;
     pending_iq *p = hmap_get(&f->pending, id);
-    if (!p)
+    const char *from = xmpp_stanza_get_from(st);
+    if (!p || !from || strcasecmp(from, p->to) != 0)
         return false;
     hmap_del(&f->pending, id);
     if (p->cb)

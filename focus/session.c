@@ -107,7 +107,7 @@ static void add_participant_sources(jingle_msg *m, const participant *p)
             js->ssrc = s->ssrc;
             snprintf(js->name, sizeof js->name, "%s", s->name);
             snprintf(js->msid, sizeof js->msid, "%s", s->msid);
-            snprintf(js->owner, sizeof js->owner, "%s", p->epid);
+            snprintf(js->owner, sizeof js->owner, "%s", p->nick);
             snprintf(js->video_type, sizeof js->video_type, "%s", s->video_type);
         }
         if (!video)
@@ -201,15 +201,20 @@ static void c2_req_free(c2_request *r)
     free(r);
 }
 
-static void colibri_send(fconf *c, c2_request *r, iq_cb cb)
+static void colibri_send_key(fconf *c, c2_request *r, iq_cb cb, const char *key)
 {
     focus *f = c->f;
     xmpp_stanza_t *iq = xmpp_iq_new(xmpp_ev_ctx(f->xmpp), "set", NULL);
     xmpp_stanza_set_to(iq, c->bridge_occupant);
     st_add(iq, c2_build_request(xmpp_ev_ctx(f->xmpp), r));
     f->c.colibri_requests++;
-    iq_send(f, iq, f->set.iq_timeout_ms, cb, c->room, c->bridge_gen);
+    iq_send(f, iq, f->set.iq_timeout_ms, cb, key, c->bridge_gen);
     xmpp_stanza_release(iq);
+}
+
+static void colibri_send(fconf *c, c2_request *r, iq_cb cb)
+{
+    colibri_send_key(c, r, cb, c->room);
 }
 
 /* The condition and colibri2 reason of an error answer. */
@@ -235,8 +240,7 @@ static bool bridge_fault(const char *cond, const char *reason)
 {
     return strcmp(cond, "internal-server-error") == 0 || strcmp(cond, "service-unavailable") == 0 ||
            strcmp(cond, "remote-server-not-found") == 0 ||
-           strcmp(cond, "recipient-unavailable") == 0 || strcmp(reason, "graceful_shutdown") == 0 ||
-           strcmp(reason, "conference_not_found") == 0;
+           strcmp(cond, "recipient-unavailable") == 0 || strcmp(reason, "graceful_shutdown") == 0;
 }
 
 static void colibri_update_cb(focus *f, xmpp_stanza_t *answer, const char *room, unsigned gen)
@@ -259,8 +263,26 @@ static void colibri_update_cb(focus *f, xmpp_stanza_t *answer, const char *room,
     char cond[64], reason[64];
     answer_error(answer, cond, sizeof cond, reason, sizeof reason);
     log_warn(ctx, "Colibri2 update refused: %s %s", cond, reason);
-    if (bridge_fault(cond, reason))
+    if (bridge_fault(cond, reason)) {
         bridges_mark_down(f, c->bridge_occupant, "a Colibri2 request failed");
+    } else if (strcmp(reason, "conference_not_found") == 0) {
+        /* the bridge expired it (idle): only this conference starts over */
+        session_move_conference(c, "the bridge no longer has the conference");
+    } else if (strcmp(reason, "unknown_endpoint") == 0) {
+        xmpp_stanza_t *e = xmpp_stanza_get_child_by_name(answer, "error");
+        xmpp_stanza_t *ep = e ? xmpp_stanza_get_child_by_name_and_ns(e, "endpoint", C2_NS) : NULL;
+        const char *id = ep ? xmpp_stanza_get_attribute(ep, "id") : NULL;
+        for (int i = 0; id && i < c->nparts; i++) {
+            participant *p = c->parts[i];
+            if (strcmp(p->epid, id) != 0 || p->state == PS_NONE)
+                continue;
+            log_info(ctx, "the bridge no longer has %s: inviting it again", p->nick);
+            p->on_bridge = false; /* nothing to expire there */
+            session_remove(p, false);
+            session_invite_all(c);
+            break;
+        }
+    }
 }
 
 static void endpoint_sources_to_c2(const participant *p, c2_endpoint *e)
@@ -420,20 +442,29 @@ static void send_initiate(participant *p, const c2_answer_endpoint *ae)
     free(m);
 }
 
-static void colibri_alloc_cb(focus *f, xmpp_stanza_t *answer, const char *room, unsigned gen)
+/* One endpoint's allocation answered (key "ROOM\nENDPOINT"). */
+static void colibri_alloc_cb(focus *f, xmpp_stanza_t *answer, const char *key, unsigned gen)
 {
+    char room[512], epid[65];
+    if (sscanf(key, "%511[^\n]\n%64s", room, epid) != 2)
+        return;
     fconf *c = conf_find(f, room);
     if (!c || gen != c->bridge_gen)
         return;
     char ctx[700];
     sess_ctx(c, ctx, sizeof ctx);
+    participant *p = NULL;
+    for (int i = 0; i < c->nparts; i++)
+        if (strcmp(c->parts[i]->epid, epid) == 0 && c->parts[i]->state == PS_ALLOCATING)
+            p = c->parts[i];
+    bool was_create = c->create_pending;
     c->create_pending = false;
     if (!answer && !xmpp_ev_connected(f->xmpp)) {
         /* our own connection went away: invite again once it is back */
-        c->bridge_created = false;
-        for (int i = 0; i < c->nparts; i++)
-            if (c->parts[i]->state == PS_ALLOCATING)
-                c->parts[i]->state = PS_NONE;
+        if (was_create)
+            c->bridge_created = false;
+        if (p)
+            p->state = PS_NONE;
         return;
     }
     if (!answer) {
@@ -445,12 +476,20 @@ static void colibri_alloc_cb(focus *f, xmpp_stanza_t *answer, const char *room, 
         f->c.colibri_errors++;
         char cond[64], reason[64];
         answer_error(answer, cond, sizeof cond, reason, sizeof reason);
-        log_warn(ctx, "Colibri2 allocation refused: %s %s", cond, reason);
-        for (int i = 0; i < c->nparts; i++)
-            if (c->parts[i]->state == PS_ALLOCATING)
-                c->parts[i]->state = PS_NONE;
-        if (bridge_fault(cond, reason))
+        log_warn(ctx, "Colibri2 allocation for %s refused: %s %s", epid, cond, reason);
+        if (bridge_fault(cond, reason)) {
             bridges_mark_down(f, c->bridge_occupant, "a Colibri2 allocation failed");
+            return;
+        }
+        if (strcmp(reason, "conference_not_found") == 0) {
+            session_move_conference(c, "the bridge no longer has the conference");
+            return;
+        }
+        if (p) {
+            p->state = PS_NONE;
+            p->alloc_failures++; /* given up after a few: it must not block the others */
+        }
+        session_invite_all(c);
         return;
     }
     c->bridge_created = true;
@@ -459,31 +498,61 @@ static void colibri_alloc_cb(focus *f, xmpp_stanza_t *answer, const char *room, 
     c2_error err;
     if (!cm || c2_parse_modified(cm, &ans, &err) != 0) {
         log_warn(ctx, "bad Colibri2 answer from %s", c->bridge_occupant);
-        for (int i = 0; i < c->nparts; i++)
-            if (c->parts[i]->state == PS_ALLOCATING)
-                c->parts[i]->state = PS_NONE;
+        if (p) {
+            p->state = PS_NONE;
+            p->alloc_failures++;
+        }
+        session_invite_all(c);
         return;
     }
     if (ans.audio.ssrc)
         c->fb_audio_ssrc = ans.audio.ssrc;
     if (ans.video.ssrc)
         c->fb_video_ssrc = ans.video.ssrc;
-    for (size_t k = 0; k < ans.n_endpoints; k++) {
+    for (size_t k = 0; p && k < ans.n_endpoints; k++) {
         const c2_answer_endpoint *ae = &ans.endpoints[k];
-        for (int i = 0; i < c->nparts; i++) {
-            participant *p = c->parts[i];
-            if (p->state != PS_ALLOCATING || strcmp(p->epid, ae->id) != 0 || !ae->has_transport)
-                continue;
+        if (strcmp(p->epid, ae->id) == 0 && ae->has_transport) {
             p->on_bridge = true;
             send_initiate(p, ae);
         }
     }
+    if (p && p->state == PS_ALLOCATING)
+        p->state = PS_NONE;
     c2_answer_free(&ans);
-    for (int i = 0; i < c->nparts; i++)
-        if (c->parts[i]->state == PS_ALLOCATING)
-            c->parts[i]->state = PS_NONE;
-    /* who joined meanwhile */
+    /* who joined meanwhile (and, after the create, everyone else) */
     session_invite_all(c);
+}
+
+/* Allocates one participant's endpoint (creating the conference on the
+ * bridge with the first one). */
+static void allocate(fconf *c, participant *p, fbridge *b)
+{
+    c2_request *r = c2_req_new(c, 1);
+    if (!c->bridge_created) {
+        r->create = true;
+        snprintf(r->name, sizeof r->name, "%s", c->room);
+        c->create_pending = true;
+    }
+    c2_endpoint *e = &r->endpoints[0];
+    snprintf(e->id, sizeof e->id, "%s", p->epid);
+    e->create = true;
+    snprintf(e->stats_id, sizeof e->stats_id, "%s", p->stats_id[0] ? p->stats_id : p->nick);
+    e->n_media = 2;
+    for (int v = 0; v < 2; v++) {
+        e->media[v].type = v ? C2_MEDIA_VIDEO : C2_MEDIA_AUDIO;
+        offer_codecs(v, e->media[v].payload_types, &e->media[v].n_payload_types,
+                     e->media[v].hdrexts, &e->media[v].n_hdrexts);
+    }
+    e->transport.present = true;
+    e->transport.ice_controlling = true;
+    e->capabilities.source_names = true;
+    p->state = PS_ALLOCATING;
+    p->invite_gen++;
+    b->recently_added++;
+    char key[600];
+    snprintf(key, sizeof key, "%s\n%s", c->room, p->epid);
+    colibri_send_key(c, r, colibri_alloc_cb, key);
+    c2_req_free(r);
 }
 
 void session_invite_all(fconf *c)
@@ -494,6 +563,14 @@ void session_invite_all(fconf *c)
     char ctx[700];
     sess_ctx(c, ctx, sizeof ctx);
     fbridge *b = c->bridge_occupant[0] ? hmap_get(&f->bridges, c->bridge_occupant) : NULL;
+    if (c->bridge_occupant[0] && !b) {
+        /* its bridge is not in the brewery (any more): once the focus knows the
+         * brewery's occupants, the conference moves */
+        if (!f->in_jvb_brewery)
+            return;
+        session_move_conference(c, "its bridge is not in the brewery");
+        return;
+    }
     if (!b || !b->operational) {
         const char *region = NULL;
         participant *first = NULL;
@@ -515,43 +592,17 @@ void session_invite_all(fconf *c)
                  b->stress);
         conf_send_presence(c);
     }
-    size_t n = 0;
-    for (int i = 0; i < c->nparts; i++)
-        n += c->parts[i]->state == PS_NONE;
-    if (!n)
-        return;
-    if (n > C2_MAX_ENDPOINTS)
-        n = C2_MAX_ENDPOINTS;
-    c2_request *r = c2_req_new(c, n);
-    if (!c->bridge_created) {
-        r->create = true;
-        snprintf(r->name, sizeof r->name, "%s", c->room);
-        c->create_pending = true;
-    }
-    size_t k = 0;
-    for (int i = 0; i < c->nparts && k < n; i++) {
+    for (int i = 0; i < c->nparts && !c->create_pending; i++) {
         participant *p = c->parts[i];
         if (p->state != PS_NONE)
             continue;
-        c2_endpoint *e = &r->endpoints[k++];
-        snprintf(e->id, sizeof e->id, "%s", p->epid);
-        e->create = true;
-        snprintf(e->stats_id, sizeof e->stats_id, "%s", p->stats_id[0] ? p->stats_id : p->nick);
-        e->n_media = 2;
-        for (int v = 0; v < 2; v++) {
-            e->media[v].type = v ? C2_MEDIA_VIDEO : C2_MEDIA_AUDIO;
-            offer_codecs(v, e->media[v].payload_types, &e->media[v].n_payload_types,
-                         e->media[v].hdrexts, &e->media[v].n_hdrexts);
+        if (p->alloc_failures >= 3) {
+            if (p->alloc_failures++ == 3)
+                log_warn(ctx, "giving up on a session for %s", p->nick);
+            continue;
         }
-        e->transport.present = true;
-        e->transport.ice_controlling = true;
-        e->capabilities.source_names = true;
-        p->state = PS_ALLOCATING;
-        p->invite_gen++;
-        b->recently_added++;
+        allocate(c, p, b);
     }
-    colibri_send(c, r, colibri_alloc_cb);
-    c2_req_free(r);
 }
 
 void session_invite(participant *p)
@@ -598,7 +649,7 @@ void session_move_conference(fconf *c, const char *why)
     f->c.conferences_moved++;
     /* best effort: tell the old bridge, if it still listens */
     session_expire_conference(c);
-    c->bridge_gen++;
+    c->bridge_gen = ++f->gen_seq;
     c->bridge_occupant[0] = 0;
     c->bridge_created = false;
     c->create_pending = false;
@@ -683,7 +734,8 @@ static bool accept_sources(focus *f, xmpp_stanza_t *iq, participant *p, const ji
     int ng = 0;
     int n =
         take_sources(m, ps, PARTICIPANT_MAX_SOURCES * 2, groups, PARTICIPANT_MAX_GROUPS * 2, &ng);
-    if (jingle_validate_sources(m, p->epid, MAX_PARTICIPANT_SSRCS, err, sizeof err) != 0) {
+    /* the client names its sources after its nick (its endpoint id for it) */
+    if (jingle_validate_sources(m, p->nick, MAX_PARTICIPANT_SSRCS, err, sizeof err) != 0) {
         f->c.bad_jingle++;
         iq_error(f, iq, "modify", "bad-request", err, NULL);
         free(ps);

@@ -180,6 +180,7 @@ static void focus_state(xmpp_ev *x, bool connected, void *ud)
     while ((e = hmap_next(&f->confs, &it))) {
         fconf *c = e->value;
         c->joined = false;
+        c->round++; /* occupants not listed again in this round are gone */
         conf_send_presence(c);
     }
 }

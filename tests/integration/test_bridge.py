@@ -14,6 +14,7 @@ import urllib.parse
 import socket
 import struct
 import sys
+import time
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -101,20 +102,43 @@ async def test_pli_from_a_receiver_reaches_the_sender():
             call = await three_party(s, b, focus)
             try:
                 sender, receiver = call.peers['ep0'], call.peers['ep1']
+                vs, me = call.ssrcs['ep0']['video_ssrc'], call.ssrcs['ep1']['video_ssrc']
+
+                async def until(send, cond, what):
+                    # key frame requests are limited to one per source every 200 ms (the
+                    # bridge may just have asked itself): retry a few times, each waiting
+                    # for the event
+                    for _ in range(6):
+                        await send()
+                        try:
+                            await wait_for(cond, 1.0, what)
+                            return
+                        except TimeoutError:
+                            pass
+                    raise AssertionError('no ' + what)
                 before, fwd = sender.pli_received, b.stats()['pli_forwarded']
-                await receiver.send_pli(call.ssrcs['ep0']['video_ssrc'])
-                await wait_for(lambda: sender.pli_received > before, 10, 'the PLI at ep0')
+                await until(lambda: receiver.send_pli(vs), lambda: sender.pli_received > before,
+                            'PLI at ep0')
                 assert b.stats()['pli_forwarded'] > fwd
                 # a NACK (RFC 4585 generic NACK, PID 7 + BLP) goes to the sender too
-                vs, me = call.ssrcs['ep0']['video_ssrc'], call.ssrcs['ep1']['video_ssrc']
                 nacks = sender.nack_received
                 await receiver.send_rtcp(struct.pack('!BBHIIHH', 0x81, 205, 3, me, vs, 7, 0x0003))
                 await wait_for(lambda: sender.nack_received > nacks, 10, 'the NACK at ep0')
                 # a FIR (RFC 5104: media SSRC 0, the target in the FCI) is counted as forwarded
                 firs = b.stats()['fir_forwarded']
-                await receiver.send_rtcp(struct.pack('!BBHIIIB3x', 0x84, 206, 4, me, 0, vs, 1))
-                await wait_for(lambda: b.stats()['fir_forwarded'] > firs, 10, 'the FIR forwarded')
+                await until(lambda: receiver.send_rtcp(struct.pack('!BBHIIIB3x', 0x84, 206, 4, me,
+                                                                   0, vs, 1)),
+                            lambda: b.stats()['fir_forwarded'] > firs, 'FIR forwarded')
                 assert b.stats()['nack_forwarded'] >= 1
+                # a PLI flood reaches the sender at most once per 200 ms
+                before = sender.pli_received
+                t0 = time.monotonic()
+                for _ in range(30):
+                    await receiver.send_pli(vs)
+                await wait_for(lambda: b.stats()['keyframe_requests_limited'] > 0, 5, 'limiting')
+                await expect_more_media(call, [('ep1', 'ep0')], more=5)
+                allowed = (time.monotonic() - t0) / 0.2 + 2
+                assert sender.pli_received - before <= allowed, (sender.pli_received - before, allowed)
             finally:
                 await call.close()
                 await focus.close()
@@ -164,7 +188,7 @@ async def test_vanished_peer_loses_consent_and_shows_in_stats():
                 await wait_for(lambda: b.stats()['consent_lost'] == 1, 15, 'consent lost')
                 st = b.stats()
                 assert st['endpoints_without_consent'] == 1, st
-                b.wait_log('ICE consent lost', timeout=1)
+                await b.await_log('ICE consent lost', timeout=1)
                 await expect_more_media(call)
             finally:
                 await call.close()
@@ -249,6 +273,15 @@ async def test_bad_input_is_refused_and_the_call_goes_on():
                     ("<conference-modify xmlns='%s' meeting-id='%s' create='true' expire='true'/>"
                      % (NS_C2, 'm' + uid()), 'bad-request', None),
                 ]
+                # Colibri2 from anyone but the brewery's focus: forbidden
+                from harness import login as _login
+                stranger = await _login(s, 'meet.parley')
+                r = await stranger.iq("<iq type='set' id='%s' to='jvb@auth.meet.parley/%s'>"
+                                      "<conference-modify xmlns='%s' meeting-id='%s' create='true'/>"
+                                      "</iq>" % (uid(), b.id, NS_C2, 'x' + uid()))
+                assert r.xml.get('type') == 'error' and r.xml.find(
+                    '{jabber:client}error/{%s}forbidden' % NS_STANZAS) is not None, r
+                await stranger.close()
                 for body, cond, reason in bad:
                     iq = await focus.request(b.occupant, body)
                     assert iq.get('type') == 'error', (body, ET.tostring(iq))
@@ -338,7 +371,7 @@ async def test_control_http_stats_drain_and_xmppd_restart():
                 mark = b.mark()
                 s.restart()
                 await expect_more_media(call)
-                b.wait_log('joined the brewery', timeout=30, since=mark)
+                await b.await_log('joined the brewery', timeout=30, since=mark)
                 assert b.http('/about/health')[0] == 200
                 focus = await FocusDriver.connect(s)
                 iq = await focus.request(b.occupant,
@@ -355,8 +388,8 @@ async def test_idle_endpoints_and_conferences_expire_and_addresses_are_logged():
         add_jvb_account(s)
         with bridge(s, BRIDGE_EXPIRE_SECONDS=2,
                     JVB_ADVERTISE_IPS='127.0.0.1, 198.18.0.7#4443') as b:
-            b.wait_log('advertising 127.0.0.1 port %d (from JVB_ADVERTISE_IPS)' % b.media_port, 1)
-            b.wait_log('advertising 198.18.0.7 port 4443 (from JVB_ADVERTISE_IPS)', 1)
+            await b.await_log('advertising 127.0.0.1 port %d (from JVB_ADVERTISE_IPS)' % b.media_port, 1)
+            await b.await_log('advertising 198.18.0.7 port 4443 (from JVB_ADVERTISE_IPS)', 1)
             focus = await FocusDriver.connect(s)
             try:
                 meeting = 'idle-' + uid()
@@ -366,8 +399,8 @@ async def test_idle_endpoints_and_conferences_expire_and_addresses_are_logged():
                 assert got == sorted([('127.0.0.1', b.media_port), ('198.18.0.7', 4443)]), got
                 assert t['setup'] == 'actpass' and t['rtcp_mux'] and len(t['fingerprint']) == 95, t
                 # no media, no updates: the endpoint and then the conference go away
-                b.wait_log('endpoint expired (idle)', timeout=10)
-                b.wait_log('conference expired (idle)', timeout=10)
+                await b.await_log('endpoint expired (idle)', timeout=10)
+                await b.await_log('conference expired (idle)', timeout=10)
                 assert b.stats()['conferences'] == 0
                 iq = await focus.update(b, meeting, ET.fromstring(
                     "<endpoint xmlns='%s' id='lonely'/>" % NS_C2), expect_type='error')

@@ -137,7 +137,7 @@ async def test_failover_to_another_bridge():
                 victim.proc.send_signal(signal.SIGKILL)
                 victim.proc.wait(5)
                 victim.proc = None
-                f.wait_log('bridge %s left the brewery' % victim.id, timeout=10, since=mark)
+                await f.await_log('bridge %s left the brewery' % victim.id, timeout=10, since=mark)
                 detected = time.monotonic() - t0
                 for p, m in zip(ps, marks):
                     await p.wait_jingle('session-terminate', after=m, timeout=10)
@@ -459,10 +459,17 @@ async def test_focus_reconnects_when_xmppd_restarts():
     with server(**xmppd_for_bridge()) as s:
         add_jvb_account(s)
         with bridge(s) as b, focus(s) as f:
+            # a call is running when xmppd goes away: its participants are gone with it,
+            # so after the rejoin the conference ends (no ghosts)
+            ps = await participants(s, 'before-%s@%s' % (uid(), MUC), ['g1', 'g2'])
+            for p in ps:
+                await p.wait_session(20)
             mark = f.mark()
             s.restart()
-            f.wait_log('focus joined the bridge brewery', timeout=30, since=mark)
-            b.wait_log('joined the brewery', timeout=30, since=b.mark() - 1)
+            await close_all(ps)
+            await f.await_log('focus joined the bridge brewery', timeout=30, since=mark)
+            await wait_for(lambda: f.stats()['conferences'] == 0, 15, 'the old conference ended')
+            await b.await_log('joined the brewery', timeout=30, since=b.mark() - 1)
             await wait_for(lambda: f.http('/about/health')[0] == 200, 30, 'focus healthy again')
             room = 'again-%s@%s' % (uid(), MUC)
             ps = []
@@ -496,7 +503,7 @@ async def test_failover_when_healthchecks_fail():
                 marks = [p.mark() for p in ps]
                 mark = f.mark()
                 stopped.proc.send_signal(signal.SIGSTOP)
-                f.wait_log('failed two healthchecks', timeout=15, since=mark)
+                await f.await_log('failed two healthchecks', timeout=15, since=mark)
                 t0 = time.monotonic()
                 for p, m in zip(ps, marks):
                     await p.wait_jingle('session-initiate', after=m, timeout=10)
@@ -510,6 +517,72 @@ async def test_failover_when_healthchecks_fail():
             finally:
                 if stopped is not None and stopped.proc is not None:
                     stopped.proc.send_signal(signal.SIGCONT)
+                await close_all(ps)
+
+
+async def silent_participant(s, room, nick):
+    """Joins like a client but never answers Jingle (a UDP-blocked user's browser)."""
+    c = await login(s, 'meet.parley')
+    r = await c.iq("<iq type='set' id='%s' to='focus.meet.parley'><conference "
+                   "xmlns='http://jitsi.org/protocol/focus' room='%s'/></iq>" % (uid(), room))
+    assert r.xml.get('type') == 'result', r
+    await muc_join(c, room, nick)
+    return c
+
+
+@timeout(120)
+async def test_idle_expiry_on_the_bridge_is_not_a_bridge_failure():
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s, BRIDGE_EXPIRE_SECONDS=2) as b, focus(s) as f:
+            ps = []
+            quiet = []
+            try:
+                good = 'good-%s@%s' % (uid(), MUC)
+                ps = await participants(s, good, ['p1', 'p2'])
+                for p in ps:
+                    await p.wait_session(20)
+                await all_see_all(ps)
+                idle = 'idle-%s@%s' % (uid(), MUC)
+                quiet = [await silent_participant(s, idle, n) for n in ('q1', 'q2')]
+                await b.await_log('endpoint expired (idle)', timeout=15)
+                mark = f.mark()
+                await muc_leave_quiet(quiet.pop(0), idle, 'q1')
+                await f.await_log('q1 left', timeout=10, since=mark)
+                await media_goes_on(ps)
+                st = f.stats()
+                assert st['bridges_failed'] == 0, st
+                assert all(x['operational'] for x in st['bridges']), st['bridges']
+                rooms = {c['room']: c['bridge'] for c in st['conference_list']}
+                assert rooms[good].endswith('/' + b.id), rooms
+            finally:
+                for c in quiet:
+                    await c.close()
+                await close_all(ps)
+
+
+async def muc_leave_quiet(c, room, nick):
+    c.send_raw("<presence to='%s/%s' type='unavailable'/>" % (room, nick))
+    await c.close()
+
+
+@timeout(120)
+async def test_nicks_that_are_not_endpoint_ids():
+    """Two nicks that sanitize to the same Colibri2 endpoint id, and a third
+    participant: everyone gets a session and media."""
+    with server(**xmppd_for_bridge()) as s:
+        add_jvb_account(s)
+        with bridge(s) as b, focus(s) as f:
+            room = 'nicks-%s@%s' % (uid(), MUC)
+            ps = []
+            try:
+                ps = await participants(s, room, ['ab_', 'ab!', 'c3'])
+                for p in ps:
+                    await p.wait_session(20)
+                await all_see_all(ps, frames=5)
+                ids = sorted(x['id'] for x in f.stats()['conference_list'][0]['participants'])
+                assert len(set(ids)) == 3, ids
+            finally:
                 await close_all(ps)
 
 
