@@ -11,7 +11,6 @@ bridge's brewery occupant JID. Colibri2 answers become SDP offers for aiortc
 peers with colibri_sdp.py, and their answers go back as Colibri2 updates.
 """
 
-import asyncio
 import contextlib
 import json
 import os
@@ -44,31 +43,20 @@ def xmppd_for_bridge(**kw):
     return kw
 
 
-class BridgeProc(Server):
-    """One bridge daemon; reuses Server's process, log and shutdown handling."""
+class ServiceProc(Server):
+    """A parley daemon beside xmppd (bridge, focus, ...): its own config file with
+    a free HTTP port, started and waited for like xmppd; reuses Server's
+    process, log and shutdown handling. Subclasses set NAME, READY (the log line
+    that means "ready"), HTTP_PORT_KEY and exe(), and may override started()."""
 
-    READY = 'joined the brewery'
-    NAME = 'bridge'
+    HTTP_PORT_KEY = None
 
-    def __init__(self, tmpdir, xmppd, bridge_id=None, start=True, env=None, **overrides):
+    def __init__(self, tmpdir, config_name, config, overrides, env=None, start=True):
         self.dir = tmpdir
-        self.xmppd = xmppd
-        self.id = bridge_id or 'jvb-' + uid()[:8]
         self.http_port = free_port()
-        self.config_path = os.path.join(tmpdir, 'bridge-%s.conf' % self.id)
-        self.config = {
-            'BRIDGE_ID': self.id,
-            'XMPP_SERVER': '127.0.0.1',
-            'XMPP_PORT': str(xmppd.port),
-            'JVB_AUTH_PASSWORD': JVB_PASSWORD,
-            'JVB_BIND_ADDRESS': '127.0.0.1',
-            'JVB_PORT': '0',
-            'JVB_ADVERTISE_IPS': '127.0.0.1',
-            'BRIDGE_HTTP_ADDRESS': '127.0.0.1',
-            'BRIDGE_HTTP_PORT': str(self.http_port),
-            'BRIDGE_STATS_INTERVAL': '1',
-            'LOG_LEVEL': 'info',
-        }
+        self.config_path = os.path.join(tmpdir, config_name)
+        self.config = dict(config)
+        self.config[self.HTTP_PORT_KEY] = str(self.http_port)
         for k, v in overrides.items():
             if v is None:
                 self.config.pop(k, None)
@@ -87,14 +75,16 @@ class BridgeProc(Server):
         if start:
             self.start()
 
-    @property
-    def occupant(self):
-        return '%s/%s' % (BREWERY, self.id)
+    def exe(self):
+        raise NotImplementedError
+
+    def started(self):
+        """Called once READY was logged."""
 
     def start(self, timeout=20):
-        exe = bridge_path()
+        exe = self.exe()
         if not os.access(exe, os.X_OK):
-            raise ServerError('bridge binary not found at %s (build first)' % exe)
+            raise ServerError('%s binary not found at %s (build first)' % (self.NAME, exe))
         with self._log_cond:
             self._start_index = len(self.log_lines)
         self.proc = subprocess.Popen(
@@ -114,11 +104,45 @@ class BridgeProc(Server):
             log = ''.join(l + '\n' for l in self.log_lines[self._start_index:])
             if 'cannot listen' in log and self.starts < 4:
                 self.http_port = free_port()
-                self.config['BRIDGE_HTTP_PORT'] = str(self.http_port)
+                self.config[self.HTTP_PORT_KEY] = str(self.http_port)
                 self.write_config()
                 return self.start(timeout)
-            raise ServerError('bridge did not join the brewery within %ss (exit code %s); log:\n%s'
-                              % (timeout, rc, log[-3000:]))
+            raise ServerError('%s did not log %r within %ss (exit code %s); log:\n%s'
+                              % (self.NAME, self.READY, timeout, rc, log[-3000:]))
+        self.started()
+
+
+class BridgeProc(ServiceProc):
+    """One bridge daemon."""
+
+    READY = 'joined the brewery'
+    NAME = 'bridge'
+    HTTP_PORT_KEY = 'BRIDGE_HTTP_PORT'
+
+    def __init__(self, tmpdir, xmppd, bridge_id=None, start=True, env=None, **overrides):
+        self.xmppd = xmppd
+        self.id = bridge_id or 'jvb-' + uid()[:8]
+        super().__init__(tmpdir, 'bridge-%s.conf' % self.id, {
+            'BRIDGE_ID': self.id,
+            'XMPP_SERVER': '127.0.0.1',
+            'XMPP_PORT': str(xmppd.port),
+            'JVB_AUTH_PASSWORD': JVB_PASSWORD,
+            'JVB_BIND_ADDRESS': '127.0.0.1',
+            'JVB_PORT': '0',
+            'JVB_ADVERTISE_IPS': '127.0.0.1',
+            'BRIDGE_HTTP_ADDRESS': '127.0.0.1',
+            'BRIDGE_STATS_INTERVAL': '1',
+            'LOG_LEVEL': 'info',
+        }, overrides, env, start)
+
+    @property
+    def occupant(self):
+        return '%s/%s' % (BREWERY, self.id)
+
+    def exe(self):
+        return bridge_path()
+
+    def started(self):
         line = self.wait_log('ready: media udp', timeout=1, since=self._start_index)
         self.media_port = int(line.split('ready: media udp ')[1].split(',')[0].rsplit(':', 1)[1])
 
