@@ -4,7 +4,6 @@ stand-in speaking Colibri2 through xmppd (bridge_harness.FocusDriver), and
 aiortc peers (rtc_peer.Peer) that answer the SDP offers built from the
 bridge's Colibri2 answers. Media must flow between every pair of peers."""
 
-import asyncio
 import binascii
 import hashlib
 import hmac

@@ -4,7 +4,6 @@ loopback; participants (jingle_peer.JingleParticipant: slixmpp + aiortc) ask
 focus.meet.parley for a conference, join the room, answer the focus's Jingle
 and carry media through the bridge."""
 
-import asyncio
 import os
 import signal
 import sys
