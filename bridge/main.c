@@ -2,22 +2,15 @@
  * connection, the periodic timers (stats, expiry), and an orderly stop on
  * SIGINT/SIGTERM (leave the brewery, expire every conference). */
 #include "bridge.h"
+#include "daemon.h"
 #include "log.h"
 #include "util.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: bridge [--config FILE] [--check] [--version]\n"
-               "Settings come from FILE (KEY=value lines) and the environment;\n"
-               "see docs/bridge.md.\n");
-}
 
 static void main_stop_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -46,51 +39,18 @@ __attribute__((noreturn)) static void main_exit_failure(void)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"check", no_argument, NULL, 'k'},
-                                         {"version", no_argument, NULL, 'V'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *path = NULL;
-    bool check_only = false;
-    int o;
-    while ((o = getopt_long(argc, argv, "c:kVh", opts, NULL)) != -1) {
-        switch (o) {
-        case 'c':
-            path = optarg;
-            break;
-        case 'k':
-            check_only = true;
-            break;
-        case 'V':
-            printf("parley bridge %s\n", PARLEY_VERSION);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
+    const char *path;
+    bool check_only;
+    daemon_parse_args(argc, argv, "bridge", "default: defaults and the environment only", &path,
+                      &check_only);
     bridge br;
     memset(&br, 0, sizeof br);
     br.udp_fd = -1;
     br.cfg = config_load(path, bridge_config_keys, bridge_config_nkeys);
     bridge_settings_load(&br.set, br.cfg);
     log_init("bridge", (log_level)br.set.log_level);
-    size_t nunk, nerr;
-    const char *const *unk = config_unknown(br.cfg, &nunk);
-    for (size_t i = 0; i < nunk; i++)
-        log_warn(NULL, "%s: unknown setting %s (ignored)", path, unk[i]);
-    const char *const *errs = config_errors(br.cfg, &nerr);
-    for (size_t i = 0; i < nerr; i++)
-        log_error(NULL, "config: %s", errs[i]);
-    if (nerr) {
-        fprintf(stderr, "bridge: %zu configuration problem(s)%s%s\n", nerr, path ? " in " : "",
-                path ? path : "");
+    if (!daemon_config_ok(br.cfg, "bridge", path))
         main_exit_failure();
-    }
     if (check_only) {
         printf("%s: OK\n", path ? path : "environment");
         return 0;

@@ -1,22 +1,15 @@
 /* focus main: configuration, the HTTP port, the component connection, the
  * healthcheck timer, and an orderly stop on SIGINT/SIGTERM (every
  * conference ended: sessions terminated, bridges told, rooms left). */
+#include "daemon.h"
 #include "focus.h"
 #include "log.h"
 #include "util.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: focus [--config FILE] [--check] [--version]\n"
-                 "Settings come from FILE (KEY=value lines) and the environment;\n"
-                 "see docs/focus.md.\n");
-}
 
 static void main_stop_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -39,49 +32,17 @@ __attribute__((noreturn)) static void main_exit_failure(void)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"check", no_argument, NULL, 'k'},
-                                         {"version", no_argument, NULL, 'V'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *path = NULL;
-    bool check_only = false;
-    int o;
-    while ((o = getopt_long(argc, argv, "c:kVh", opts, NULL)) != -1) {
-        switch (o) {
-        case 'c':
-            path = optarg;
-            break;
-        case 'k':
-            check_only = true;
-            break;
-        case 'V':
-            printf("parley focus %s\n", PARLEY_VERSION);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
+    const char *path;
+    bool check_only;
+    daemon_parse_args(argc, argv, "focus", "default: defaults and the environment only", &path,
+                      &check_only);
     focus f;
     memset(&f, 0, sizeof f);
     f.cfg = config_load(path, focus_config_keys, focus_config_nkeys);
     focus_settings_load(&f.set, f.cfg);
     log_init("focus", (log_level)f.set.log_level);
-    size_t nunk, nerr;
-    const char *const *unk = config_unknown(f.cfg, &nunk);
-    for (size_t i = 0; i < nunk; i++)
-        log_warn(NULL, "%s: unknown setting %s (ignored)", path, unk[i]);
-    const char *const *errs = config_errors(f.cfg, &nerr);
-    for (size_t i = 0; i < nerr; i++)
-        log_error(NULL, "config: %s", errs[i]);
-    if (nerr) {
-        fprintf(stderr, "focus: %zu configuration problem(s)\n", nerr);
+    if (!daemon_config_ok(f.cfg, "focus", path))
         main_exit_failure();
-    }
     if (check_only) {
         printf("%s: OK\n", path ? path : "environment");
         return 0;

@@ -5,6 +5,7 @@
 #include "c2s.h"
 #include "component.h"
 #include "conn.h"
+#include "daemon.h"
 #include "httpd.h"
 #include "log.h"
 #include "muc.h"
@@ -18,21 +19,12 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <getopt.h>
 #include <openssl/err.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: xmppd [--config FILE] [--check] [--version]\n"
-               "  --config FILE  configuration (KEY=value lines; environment overrides)\n"
-               "                 default: $PARLEY_CONFIG or ~/.local/state/parley/xmppd.conf\n"
-               "  --check        validate the configuration and exit\n");
-}
 
 static void main_accept_c2s_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
                                int socklen, void *ud)
@@ -122,34 +114,12 @@ __attribute__((noreturn)) static void main_exit_failure(void)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"check", no_argument, NULL, 'k'},
-                                         {"version", no_argument, NULL, 'V'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    char *path = NULL;
-    bool check_only = false;
-    int o;
-    while ((o = getopt_long(argc, argv, "c:kVh", opts, NULL)) != -1) {
-        switch (o) {
-        case 'c':
-            free(path);
-            path = xstrdup(optarg);
-            break;
-        case 'k':
-            check_only = true;
-            break;
-        case 'V':
-            printf("parley xmppd %s\n", PARLEY_VERSION);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
+    const char *arg_path;
+    bool check_only;
+    daemon_parse_args(argc, argv, "xmppd",
+                      "default: $PARLEY_CONFIG or ~/.local/state/parley/xmppd.conf", &arg_path,
+                      &check_only);
+    char *path = arg_path ? xstrdup(arg_path) : NULL;
     if (!path)
         path = settings_default_path();
 
@@ -158,15 +128,7 @@ int main(int argc, char **argv)
     srv.cfg = config_load(path, xmppd_config_keys, xmppd_config_nkeys);
     settings_load(&srv.set, srv.cfg);
     log_init("xmppd", (log_level)srv.set.log_level);
-    size_t nunk, nerr;
-    const char *const *unk = config_unknown(srv.cfg, &nunk);
-    for (size_t i = 0; i < nunk; i++)
-        log_warn(NULL, "%s: unknown setting %s (ignored)", path, unk[i]);
-    const char *const *errs = config_errors(srv.cfg, &nerr);
-    for (size_t i = 0; i < nerr; i++)
-        log_error(NULL, "config: %s", errs[i]);
-    if (nerr) {
-        fprintf(stderr, "xmppd: %zu configuration problem(s) in %s\n", nerr, path);
+    if (!daemon_config_ok(srv.cfg, "xmppd", path)) {
         main_exit_failure();
     }
     if (check_only) {
