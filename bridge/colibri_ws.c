@@ -52,7 +52,6 @@
 int colibri_ws_parse_path(const char *path, char *bridge_id, size_t bridge_id_size, char *conf_id,
                           size_t conf_id_size, char *ep_id, size_t ep_id_size);
 
-#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_PREFIX "/colibri-ws/"
 #define WS_MAX_MSG (64 * 1024)    /* a reassembled message */
 #define WS_MAX_OUT (1024 * 1024)  /* queued for a slow reader */
@@ -478,26 +477,6 @@ static void ws_timer_cb(evutil_socket_t fd, short what, void *ud)
 
 /* ---- the handshake ----------------------------------------------------- */
 
-/* True if the comma-separated header value list contains token. */
-static bool ws_list_has(const char *list, const char *token)
-{
-    size_t tl = strlen(token);
-    for (const char *p = list; p && *p;) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        const char *t = e;
-        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
-            t--;
-        if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0)
-            return true;
-        p = e;
-    }
-    return false;
-}
-
 static void ws_reply(http_request *req, int status, const char *text, const char *extra)
 {
     http_respond(req, status, "text/plain", text, strlen(text), extra);
@@ -544,25 +523,17 @@ void colibri_ws_upgrade(bridge *br, http_request *req)
     const char *connection = http_header_get(req, "connection");
     const char *key = http_header_get(req, "sec-websocket-key");
     const char *version = http_header_get(req, "sec-websocket-version");
-    size_t keylen = 0;
-    unsigned char *raw = key ? base64_decode(key, strlen(key), &keylen) : NULL;
-    bool key_ok = raw && keylen == 16 && strlen(key) <= 64;
-    free(raw);
-    if (strcmp(req->method, "GET") != 0 || !upgrade || !ws_list_has(upgrade, "websocket") ||
-        !connection || !ws_list_has(connection, "upgrade") || !key_ok || !version ||
+    char *accept = http_ws_accept(key);
+    if (strcmp(req->method, "GET") != 0 || !upgrade || !http_list_has(upgrade, "websocket") ||
+        !connection || !http_list_has(connection, "upgrade") || !accept || !version ||
         strcmp(version, "13") != 0) {
+        free(accept);
         log_info(log, "colibri-ws from %s refused: not a WebSocket upgrade", req->peer_ip);
         ws_reply(req, 400, "a WebSocket (version 13) upgrade is required\n",
                  "Sec-WebSocket-Version: 13\r\n");
         return;
     }
 
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s%s", key, WS_GUID);
-    EVP_Digest(buf, strlen(buf), md, &mdlen, EVP_sha1(), NULL);
-    char *accept = base64_encode(md, mdlen);
     char peer_ip[sizeof req->peer_ip];
     snprintf(peer_ip, sizeof peer_ip, "%s", req->peer_ip);
     struct bufferevent *bev = http_take_over(req); /* req is freed */

@@ -26,9 +26,11 @@
 #include <event2/listener.h>
 #include <http_parser.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -539,4 +541,41 @@ struct bufferevent *http_take_over(http_request *req)
 int http_server_connections(const http_server *s)
 {
     return s->nconns;
+}
+
+bool http_list_has(const char *list, const char *token)
+{
+    size_t tl = strlen(token);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+            t--;
+        if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0)
+            return true;
+        p = e;
+    }
+    return false;
+}
+
+char *http_ws_accept(const char *key)
+{
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    size_t keylen = 0;
+    if (!key || strlen(key) > 64)
+        return NULL;
+    unsigned char *raw = base64_decode(key, strlen(key), &keylen);
+    free(raw);
+    if (!raw || keylen != 16)
+        return NULL;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s%s", key, guid);
+    EVP_Digest(buf, strlen(buf), md, &mdlen, EVP_sha1(), NULL);
+    return base64_encode(md, mdlen);
 }

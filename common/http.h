@@ -90,6 +90,13 @@ void http_respond(http_request *req, int status, const char *content_type, const
  * cleared) and frees req. The caller owns the bufferevent from then on. */
 struct bufferevent *http_take_over(http_request *req);
 
+/* True if the comma-separated header value list contains token (case-
+ * insensitive, surrounding blanks ignored), e.g. Connection: keep-alive, Upgrade. */
+bool http_list_has(const char *list, const char *token);
+/* The Sec-WebSocket-Accept value (RFC 6455 4.2.2) for a Sec-WebSocket-Key
+ * header, malloc'd; NULL when the key is not 16 bytes in base64. */
+char *http_ws_accept(const char *key);
+
 /* Number of open HTTP connections (for /metrics). */
 int http_server_connections(const http_server *s);
 

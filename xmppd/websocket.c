@@ -15,8 +15,6 @@
 #include <strings.h>
 #include <wslay/wslay.h>
 
-#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
 /* Memory: a wslay context carries a 4 KiB input buffer, which an idle
  * session must not keep. So wslay only ever sees whole frames (measured
  * here first, refused beyond max_stanza), its context exists only while a
@@ -323,26 +321,6 @@ static const conn_transport ws_transport = {
     .free = ws_free,
 };
 
-/* True if the comma-separated header value list contains token. */
-static bool ws_list_has(const char *list, const char *token)
-{
-    size_t tl = strlen(token);
-    for (const char *p = list; p && *p;) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        const char *t = e;
-        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
-            t--;
-        if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0)
-            return true;
-        p = e;
-    }
-    return false;
-}
-
 void websocket_upgrade(xmppd *srv, http_request *req, const char *ip, bool secure)
 {
     const char *upgrade = http_header_get(req, "upgrade");
@@ -352,30 +330,24 @@ void websocket_upgrade(xmppd *srv, http_request *req, const char *ip, bool secur
     const char *proto = http_header_get(req, "sec-websocket-protocol");
     static const char need[] = "This is an XMPP WebSocket endpoint (RFC 7395)\n";
     if (strcmp(req->method, "GET") != 0 || !upgrade || strcasecmp(upgrade, "websocket") != 0 ||
-        !connection || !ws_list_has(connection, "upgrade")) {
+        !connection || !http_list_has(connection, "upgrade")) {
         http_respond(req, 426, "text/plain", need, sizeof need - 1,
                      "Upgrade: websocket\r\nConnection: Upgrade\r\n");
         return;
     }
-    size_t keylen = 0;
-    unsigned char *raw = key ? base64_decode(key, strlen(key), &keylen) : NULL;
-    free(raw);
-    if (!key || keylen != 16 || !version || strcmp(version, "13") != 0) {
+    char *accept = http_ws_accept(key);
+    if (!accept || !version || strcmp(version, "13") != 0) {
+        free(accept);
         static const char bad[] = "bad WebSocket handshake\n";
         http_respond(req, 400, "text/plain", bad, sizeof bad - 1, "Sec-WebSocket-Version: 13\r\n");
         return;
     }
-    if (!proto || !ws_list_has(proto, "xmpp")) {
+    if (!proto || !http_list_has(proto, "xmpp")) {
+        free(accept);
         static const char bad[] = "the xmpp subprotocol is required\n";
         http_respond(req, 400, "text/plain", bad, sizeof bad - 1, NULL);
         return;
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s%s", key, WS_GUID);
-    EVP_Digest(buf, strlen(buf), md, &mdlen, EVP_sha1(), NULL);
-    char *accept = base64_encode(md, mdlen);
     char *token = http_query_param(req, "token");
     bool req_tls = req->tls;
     struct bufferevent *bev = http_take_over(req);
