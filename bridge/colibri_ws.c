@@ -128,21 +128,7 @@ int colibri_ws_parse_path(const char *path, char *bridge_id, size_t bridge_id_si
 static void ws_raw_frame(struct bufferevent *bev, int opcode, const void *data, size_t len)
 {
     unsigned char h[10];
-    size_t hl = 2;
-    h[0] = (unsigned char)(0x80 | opcode);
-    if (len < 126) {
-        h[1] = (unsigned char)len;
-    } else if (len < 65536) {
-        h[1] = 126;
-        h[2] = (unsigned char)(len >> 8);
-        h[3] = (unsigned char)len;
-        hl = 4;
-    } else {
-        h[1] = 127;
-        for (int i = 0; i < 8; i++)
-            h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-        hl = 10;
-    }
+    size_t hl = http_ws_frame_header(h, opcode, len);
     struct evbuffer *out = bufferevent_get_output(bev);
     evbuffer_add(out, h, hl);
     if (len)

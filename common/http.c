@@ -579,3 +579,22 @@ char *http_ws_accept(const char *key)
     EVP_Digest(buf, strlen(buf), md, &mdlen, EVP_sha1(), NULL);
     return base64_encode(md, mdlen);
 }
+
+size_t http_ws_frame_header(unsigned char h[10], int opcode, size_t len)
+{
+    h[0] = (unsigned char)(0x80 | opcode);
+    if (len < 126) {
+        h[1] = (unsigned char)len;
+        return 2;
+    }
+    if (len < 65536) {
+        h[1] = 126;
+        h[2] = (unsigned char)(len >> 8);
+        h[3] = (unsigned char)len;
+        return 4;
+    }
+    h[1] = 127;
+    for (int i = 0; i < 8; i++)
+        h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+    return 10;
+}

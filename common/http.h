@@ -97,6 +97,10 @@ bool http_list_has(const char *list, const char *token);
  * header, malloc'd; NULL when the key is not 16 bytes in base64. */
 char *http_ws_accept(const char *key);
 
+/* Writes the header of one unfragmented, unmasked (server) WebSocket frame
+ * of len payload bytes into h; returns its length (2, 4 or 10). */
+size_t http_ws_frame_header(unsigned char h[10], int opcode, size_t len);
+
 /* Number of open HTTP connections (for /metrics). */
 int http_server_connections(const http_server *s);
 

@@ -55,21 +55,7 @@ static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size
 static void ws_write_frame(conn *c, int opcode, const void *data, size_t len)
 {
     unsigned char h[10];
-    size_t hl = 2;
-    h[0] = (unsigned char)(0x80 | opcode);
-    if (len < 126) {
-        h[1] = (unsigned char)len;
-    } else if (len < 65536) {
-        h[1] = 126;
-        h[2] = (unsigned char)(len >> 8);
-        h[3] = (unsigned char)len;
-        hl = 4;
-    } else {
-        h[1] = 127;
-        for (int i = 0; i < 8; i++)
-            h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-        hl = 10;
-    }
+    size_t hl = http_ws_frame_header(h, opcode, len);
     conn_write(c, h, hl);
     if (len)
         conn_write(c, data, len);
