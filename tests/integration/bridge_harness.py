@@ -65,13 +65,7 @@ class ServiceProc(Server):
         self.env = dict(env or {})
         self.raw_config = None
         self.write_config()
-        self.proc = None
-        self.log_lines = []
-        self._log_cond = threading.Condition()
-        self._reader = None
-        self.exit_codes = []
-        self.problems = []
-        self.starts = 0
+        self._init_process_state()
         if start:
             self.start()
 

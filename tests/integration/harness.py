@@ -162,6 +162,12 @@ class Server:
         self.env = dict(env or {})
         self.raw_config = raw_config
         self.write_config()
+        self._init_process_state()
+        if start:
+            self.start()
+
+    def _init_process_state(self):
+        """No process yet, an empty log, no problems recorded."""
         self.proc = None
         self.log_lines = []
         self._log_cond = threading.Condition()
@@ -169,8 +175,6 @@ class Server:
         self.exit_codes = []
         self.problems = []
         self.starts = 0
-        if start:
-            self.start()
 
     # -- configuration ----------------------------------------------------
     @property

@@ -5,6 +5,7 @@ aiortc peers (rtc_peer.Peer) that answer the SDP offers built from the
 bridge's Colibri2 answers. Media must flow between every pair of peers."""
 
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
@@ -17,8 +18,8 @@ import time
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (NS_STANZAS, WSRaw, is_muc_presence, main, server, timeout,  # noqa: E402
-                     uid)
+from harness import (NS_STANZAS, WSRaw, is_muc_presence, login, main, server,  # noqa: E402
+                     timeout, uid)
 from bridge_harness import (BREWERY, NS_C2, Call, FocusDriver, add_jvb_account,  # noqa: E402
                             bridge, xmppd_for_bridge)
 import colibri_sdp  # noqa: E402
@@ -42,24 +43,29 @@ async def expect_media(call, frames=FRAMES, timeout_s=20):
 
 @timeout(90)
 async def test_three_aiortc_peers_hear_and_see_each_other():
+    # running_call has each peer decode audio and video from both others
+    async with running_call() as (s, b, focus, call):
+        st = b.stats()
+        assert st['conferences'] == 1 and st['endpoints'] == 3, st
+        assert st['endpoints_ice_connected'] == 3, st
+        assert st['rtp_forwarded'] > 0 and st['pli_generated'] >= 0, st
+
+
+@contextlib.asynccontextmanager
+async def running_call(**bridge_kw):
+    """xmppd, a bridge (with bridge_kw settings), the focus stand-in and a
+    three-party aiortc call through them; everything is closed afterwards."""
     with server(**xmppd_for_bridge()) as s:
         add_jvb_account(s)
-        with bridge(s) as b:
+        with bridge(s, **bridge_kw) as b:
             focus = await FocusDriver.connect(s)
-            call = Call(focus, b)
+            call = None
             try:
-                for i in range(3):
-                    await call.join(Peer('ep%d' % i), 'ep%d' % i)
-                await call.renegotiate()
-                for p in call.peers.values():
-                    await p.wait_connected(15)
-                await expect_media(call)
-                st = b.stats()
-                assert st['conferences'] == 1 and st['endpoints'] == 3, st
-                assert st['endpoints_ice_connected'] == 3, st
-                assert st['rtp_forwarded'] > 0 and st['pli_generated'] >= 0, st
+                call = await three_party(s, b, focus)
+                yield s, b, focus, call
             finally:
-                await call.close()
+                if call is not None:
+                    await call.close()
                 await focus.close()
 
 
@@ -94,106 +100,82 @@ async def expect_more_media(call, pairs=None, more=15, timeout_s=15):
 
 @timeout(90)
 async def test_pli_from_a_receiver_reaches_the_sender():
-    with server(**xmppd_for_bridge()) as s:
-        add_jvb_account(s)
-        with bridge(s) as b:
-            focus = await FocusDriver.connect(s)
-            call = await three_party(s, b, focus)
-            try:
-                sender, receiver = call.peers['ep0'], call.peers['ep1']
-                vs, me = call.ssrcs['ep0']['video_ssrc'], call.ssrcs['ep1']['video_ssrc']
+    async with running_call() as (s, b, focus, call):
+        sender, receiver = call.peers['ep0'], call.peers['ep1']
+        vs, me = call.ssrcs['ep0']['video_ssrc'], call.ssrcs['ep1']['video_ssrc']
 
-                async def until(send, cond, what):
-                    # key frame requests are limited to one per source every 200 ms (the
-                    # bridge may just have asked itself): retry a few times, each waiting
-                    # for the event
-                    for _ in range(6):
-                        await send()
-                        try:
-                            await wait_for(cond, 1.0, what)
-                            return
-                        except TimeoutError:
-                            pass
-                    raise AssertionError('no ' + what)
-                # (the bridge's own PLIs for new receivers reach the sender too: wait for
-                # a forwarded one)
-                before, fwd = sender.pli_received, b.stats()['pli_forwarded']
-                await until(lambda: receiver.send_pli(vs),
-                            lambda: b.stats()['pli_forwarded'] > fwd and sender.pli_received > before,
-                            'PLI forwarded to ep0')
-                # a NACK (RFC 4585 generic NACK, PID 7 + BLP) goes to the sender too
-                nacks = sender.nack_received
-                await receiver.send_rtcp(struct.pack('!BBHIIHH', 0x81, 205, 3, me, vs, 7, 0x0003))
-                await wait_for(lambda: sender.nack_received > nacks, 10, 'the NACK at ep0')
-                # a FIR (RFC 5104: media SSRC 0, the target in the FCI) is counted as forwarded
-                firs = b.stats()['fir_forwarded']
-                await until(lambda: receiver.send_rtcp(struct.pack('!BBHIIIB3x', 0x84, 206, 4, me,
-                                                                   0, vs, 1)),
-                            lambda: b.stats()['fir_forwarded'] > firs, 'FIR forwarded')
-                assert b.stats()['nack_forwarded'] >= 1
-                # a PLI flood reaches the sender at most once per 200 ms
-                before = sender.pli_received
-                t0 = time.monotonic()
-                for _ in range(30):
-                    await receiver.send_pli(vs)
-                await wait_for(lambda: b.stats()['keyframe_requests_limited'] > 0, 5, 'limiting')
-                await expect_more_media(call, [('ep1', 'ep0')], more=5)
-                allowed = (time.monotonic() - t0) / 0.2 + 2
-                assert sender.pli_received - before <= allowed, (sender.pli_received - before, allowed)
-            finally:
-                await call.close()
-                await focus.close()
+        async def until(send, cond, what):
+            # key frame requests are limited to one per source every 200 ms (the
+            # bridge may just have asked itself): retry a few times, each waiting
+            # for the event
+            for _ in range(6):
+                await send()
+                try:
+                    await wait_for(cond, 1.0, what)
+                    return
+                except TimeoutError:
+                    pass
+            raise AssertionError('no ' + what)
+        # (the bridge's own PLIs for new receivers reach the sender too: wait for
+        # a forwarded one)
+        before, fwd = sender.pli_received, b.stats()['pli_forwarded']
+        await until(lambda: receiver.send_pli(vs),
+                    lambda: b.stats()['pli_forwarded'] > fwd and sender.pli_received > before,
+                    'PLI forwarded to ep0')
+        # a NACK (RFC 4585 generic NACK, PID 7 + BLP) goes to the sender too
+        nacks = sender.nack_received
+        await receiver.send_rtcp(struct.pack('!BBHIIHH', 0x81, 205, 3, me, vs, 7, 0x0003))
+        await wait_for(lambda: sender.nack_received > nacks, 10, 'the NACK at ep0')
+        # a FIR (RFC 5104: media SSRC 0, the target in the FCI) is counted as forwarded
+        firs = b.stats()['fir_forwarded']
+        await until(lambda: receiver.send_rtcp(struct.pack('!BBHIIIB3x', 0x84, 206, 4, me,
+                                                           0, vs, 1)),
+                    lambda: b.stats()['fir_forwarded'] > firs, 'FIR forwarded')
+        assert b.stats()['nack_forwarded'] >= 1
+        # a PLI flood reaches the sender at most once per 200 ms
+        before = sender.pli_received
+        t0 = time.monotonic()
+        for _ in range(30):
+            await receiver.send_pli(vs)
+        await wait_for(lambda: b.stats()['keyframe_requests_limited'] > 0, 5, 'limiting')
+        await expect_more_media(call, [('ep1', 'ep0')], more=5)
+        allowed = (time.monotonic() - t0) / 0.2 + 2
+        assert sender.pli_received - before <= allowed, (sender.pli_received - before, allowed)
 
 
 @timeout(90)
 async def test_expired_endpoint_stops_receiving_and_the_rest_goes_on():
-    with server(**xmppd_for_bridge()) as s:
-        add_jvb_account(s)
-        with bridge(s) as b:
-            focus = await FocusDriver.connect(s)
-            call = await three_party(s, b, focus)
-            try:
-                iq = await focus.expire(b, call.meeting, 'ep2')
-                assert iq.get('type') == 'result', ET.tostring(iq)
-                gone = frames(call)[('ep2', 'ep0')]
-                # ep0 and ep1 keep talking; while they exchange 30 more frames, ep2 gets
-                # at most what was already in flight
-                await expect_more_media(call, [('ep0', 'ep1'), ('ep1', 'ep0')], more=30)
-                now = frames(call)[('ep2', 'ep0')]
-                assert now[0] - gone[0] <= 5 and now[1] - gone[1] <= 5, (gone, now)
-                st = b.stats()
-                assert st['endpoints'] == 2 and st['endpoints_expired'] == 1, st
-                # an update for the expired endpoint: unknown_endpoint
-                iq = await focus.update(b, call.meeting, ET.fromstring(
-                    "<endpoint xmlns='%s' id='ep2'/>" % NS_C2), expect_type='error')
-                assert iq.find('.//{%s}error' % NS_C2).get('reason') == 'unknown_endpoint'
-                # expiring the conference ends everything
-                iq = await focus.expire(b, call.meeting)
-                assert iq.get('type') == 'result'
-                assert b.stats()['conferences'] == 0
-            finally:
-                await call.close()
-                await focus.close()
+    async with running_call() as (s, b, focus, call):
+        iq = await focus.expire(b, call.meeting, 'ep2')
+        assert iq.get('type') == 'result', ET.tostring(iq)
+        gone = frames(call)[('ep2', 'ep0')]
+        # ep0 and ep1 keep talking; while they exchange 30 more frames, ep2 gets
+        # at most what was already in flight
+        await expect_more_media(call, [('ep0', 'ep1'), ('ep1', 'ep0')], more=30)
+        now = frames(call)[('ep2', 'ep0')]
+        assert now[0] - gone[0] <= 5 and now[1] - gone[1] <= 5, (gone, now)
+        st = b.stats()
+        assert st['endpoints'] == 2 and st['endpoints_expired'] == 1, st
+        # an update for the expired endpoint: unknown_endpoint
+        iq = await focus.update(b, call.meeting, ET.fromstring(
+            "<endpoint xmlns='%s' id='ep2'/>" % NS_C2), expect_type='error')
+        assert iq.find('.//{%s}error' % NS_C2).get('reason') == 'unknown_endpoint'
+        # expiring the conference ends everything
+        iq = await focus.expire(b, call.meeting)
+        assert iq.get('type') == 'result'
+        assert b.stats()['conferences'] == 0
 
 
 @timeout(90)
 async def test_vanished_peer_loses_consent_and_shows_in_stats():
-    with server(**xmppd_for_bridge()) as s:
-        add_jvb_account(s)
-        with bridge(s, BRIDGE_CONSENT_TIMEOUT=2) as b:
-            focus = await FocusDriver.connect(s)
-            call = await three_party(s, b, focus)
-            try:
-                peer = call.peers.pop('ep2')
-                await peer.close()
-                await wait_for(lambda: b.stats()['consent_lost'] == 1, 15, 'consent lost')
-                st = b.stats()
-                assert st['endpoints_without_consent'] == 1, st
-                await b.await_log('ICE consent lost', timeout=1)
-                await expect_more_media(call)
-            finally:
-                await call.close()
-                await focus.close()
+    async with running_call(BRIDGE_CONSENT_TIMEOUT=2) as (s, b, focus, call):
+        peer = call.peers.pop('ep2')
+        await peer.close()
+        await wait_for(lambda: b.stats()['consent_lost'] == 1, 15, 'consent lost')
+        st = b.stats()
+        assert st['endpoints_without_consent'] == 1, st
+        await b.await_log('ICE consent lost', timeout=1)
+        await expect_more_media(call)
 
 
 def stun_request(username, pwd, txid=None):
@@ -227,76 +209,69 @@ def stun_error_code(data):
 
 @timeout(120)
 async def test_bad_input_is_refused_and_the_call_goes_on():
-    with server(**xmppd_for_bridge()) as s:
-        add_jvb_account(s)
-        with bridge(s) as b:
-            focus = await FocusDriver.connect(s)
-            call = await three_party(s, b, focus)
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.settimeout(5)
-            try:
-                dst = ('127.0.0.1', b.media_port)
-                ufrag = colibri_sdp.transport_from_colibri(
-                    colibri_sdp.find_endpoint(call.cm['ep0'], 'ep0'))['ufrag']
-                # unknown ufrag, and a known one with the wrong password: 401
-                for user in ('nosuchufrag:x', ufrag + ':x'):
-                    sock.sendto(stun_request(user, 'wrong-password'), dst)
-                    assert stun_error_code(sock.recvfrom(2048)[0]) == 401, user
-                st = b.stats()
-                assert st['stun_unknown_ufrag'] >= 1 and st['stun_bad'] >= 1, st
-                # random datagrams over every first-byte range, DTLS garbage, RTP and RTCP
-                # from an address no endpoint uses, truncated STUN
-                rnd = [bytes([first]) + os.urandom(n) for first in (0, 1, 3, 17, 22, 64, 127, 128,
-                                                                   191, 200, 255)
-                       for n in (0, 3, 11, 99, 1199)]
-                rnd += [b'\x16\xfe\xfd' + os.urandom(60), b'\x80\x60' + os.urandom(200),
-                        b'\x81\xc8\x00\x06' + os.urandom(24), stun_request('a:b', 'c')[:30]]
-                for d in rnd * 3:
-                    sock.sendto(d, dst)
-                await expect_more_media(call)
-                assert b.stats()['malformed'] > 0
-                # Colibri2 requests with missing or contradictory fields
-                bad = [
-                    ("<conference-modify xmlns='%s'/>" % NS_C2, 'bad-request', None),
-                    ("<conference-modify xmlns='%s' meeting-id='nope'><endpoint id='x'/>"
-                     "</conference-modify>" % NS_C2, 'item-not-found', 'conference_not_found'),
-                    ("<conference-modify xmlns='%s' meeting-id='%s' create='true'/>"
-                     % (NS_C2, call.meeting), 'conflict', 'conference_already_exists'),
-                    ("<conference-modify xmlns='%s' meeting-id='%s'><endpoint id='new' create='true'/>"
-                     "</conference-modify>" % (NS_C2, call.meeting), 'bad-request', None),
-                    ("<conference-modify xmlns='%s' meeting-id='%s'><endpoint id='ep9'/>"
-                     "</conference-modify>" % (NS_C2, call.meeting), 'item-not-found',
-                     'unknown_endpoint'),
-                    ("<conference-modify xmlns='%s' meeting-id='%s'><endpoint id='ep1'><sources>"
-                     "<media-source type='audio' id='ep1-a0'><source xmlns='urn:xmpp:jingle:apps:rtp:"
-                     "ssma:0' ssrc='%d'/></media-source></sources></endpoint></conference-modify>"
-                     % (NS_C2, call.meeting, call.ssrcs['ep0']['audio_ssrc']), 'bad-request', None),
-                    ("<conference-modify xmlns='%s' meeting-id='%s' create='true' expire='true'/>"
-                     % (NS_C2, 'm' + uid()), 'bad-request', None),
-                ]
-                # Colibri2 from anyone but the brewery's focus: forbidden
-                from harness import login as _login
-                stranger = await _login(s, 'meet.parley')
-                r = await stranger.iq("<iq type='set' id='%s' to='jvb@auth.meet.parley/%s'>"
-                                      "<conference-modify xmlns='%s' meeting-id='%s' create='true'/>"
-                                      "</iq>" % (uid(), b.id, NS_C2, 'x' + uid()))
-                assert r.xml.get('type') == 'error' and r.xml.find(
-                    '{jabber:client}error/{%s}forbidden' % NS_STANZAS) is not None, r
-                await stranger.close()
-                for body, cond, reason in bad:
-                    iq = await focus.request(b.occupant, body)
-                    assert iq.get('type') == 'error', (body, ET.tostring(iq))
-                    err = iq.find('{jabber:component:accept}error')
-                    assert err is not None and err.find('{%s}%s' % (NS_STANZAS, cond)) is not None, \
-                        (body, ET.tostring(iq))
-                    if reason:
-                        assert err.find('{%s}error' % NS_C2).get('reason') == reason, ET.tostring(iq)
-                await expect_more_media(call)
-                assert b.stats()['endpoints'] == 3
-            finally:
-                sock.close()
-                await call.close()
-                await focus.close()
+    async with running_call() as (s, b, focus, call):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.settimeout(5)
+        try:
+            dst = ('127.0.0.1', b.media_port)
+            ufrag = colibri_sdp.transport_from_colibri(
+                colibri_sdp.find_endpoint(call.cm['ep0'], 'ep0'))['ufrag']
+            # unknown ufrag, and a known one with the wrong password: 401
+            for user in ('nosuchufrag:x', ufrag + ':x'):
+                sock.sendto(stun_request(user, 'wrong-password'), dst)
+                assert stun_error_code(sock.recvfrom(2048)[0]) == 401, user
+            st = b.stats()
+            assert st['stun_unknown_ufrag'] >= 1 and st['stun_bad'] >= 1, st
+            # random datagrams over every first-byte range, DTLS garbage, RTP and RTCP
+            # from an address no endpoint uses, truncated STUN
+            rnd = [bytes([first]) + os.urandom(n) for first in (0, 1, 3, 17, 22, 64, 127, 128,
+                                                               191, 200, 255)
+                   for n in (0, 3, 11, 99, 1199)]
+            rnd += [b'\x16\xfe\xfd' + os.urandom(60), b'\x80\x60' + os.urandom(200),
+                    b'\x81\xc8\x00\x06' + os.urandom(24), stun_request('a:b', 'c')[:30]]
+            for d in rnd * 3:
+                sock.sendto(d, dst)
+            await expect_more_media(call)
+            assert b.stats()['malformed'] > 0
+            # Colibri2 requests with missing or contradictory fields
+            bad = [
+                ("<conference-modify xmlns='%s'/>" % NS_C2, 'bad-request', None),
+                ("<conference-modify xmlns='%s' meeting-id='nope'><endpoint id='x'/>"
+                 "</conference-modify>" % NS_C2, 'item-not-found', 'conference_not_found'),
+                ("<conference-modify xmlns='%s' meeting-id='%s' create='true'/>"
+                 % (NS_C2, call.meeting), 'conflict', 'conference_already_exists'),
+                ("<conference-modify xmlns='%s' meeting-id='%s'><endpoint id='new' create='true'/>"
+                 "</conference-modify>" % (NS_C2, call.meeting), 'bad-request', None),
+                ("<conference-modify xmlns='%s' meeting-id='%s'><endpoint id='ep9'/>"
+                 "</conference-modify>" % (NS_C2, call.meeting), 'item-not-found',
+                 'unknown_endpoint'),
+                ("<conference-modify xmlns='%s' meeting-id='%s'><endpoint id='ep1'><sources>"
+                 "<media-source type='audio' id='ep1-a0'><source xmlns='urn:xmpp:jingle:apps:rtp:"
+                 "ssma:0' ssrc='%d'/></media-source></sources></endpoint></conference-modify>"
+                 % (NS_C2, call.meeting, call.ssrcs['ep0']['audio_ssrc']), 'bad-request', None),
+                ("<conference-modify xmlns='%s' meeting-id='%s' create='true' expire='true'/>"
+                 % (NS_C2, 'm' + uid()), 'bad-request', None),
+            ]
+            # Colibri2 from anyone but the brewery's focus: forbidden
+            stranger = await login(s, 'meet.parley')
+            r = await stranger.iq("<iq type='set' id='%s' to='jvb@auth.meet.parley/%s'>"
+                                  "<conference-modify xmlns='%s' meeting-id='%s' create='true'/>"
+                                  "</iq>" % (uid(), b.id, NS_C2, 'x' + uid()))
+            assert r.xml.get('type') == 'error' and r.xml.find(
+                '{jabber:client}error/{%s}forbidden' % NS_STANZAS) is not None, r
+            await stranger.close()
+            for body, cond, reason in bad:
+                iq = await focus.request(b.occupant, body)
+                assert iq.get('type') == 'error', (body, ET.tostring(iq))
+                err = iq.find('{jabber:component:accept}error')
+                assert err is not None and err.find('{%s}%s' % (NS_STANZAS, cond)) is not None, \
+                    (body, ET.tostring(iq))
+                if reason:
+                    assert err.find('{%s}error' % NS_C2).get('reason') == reason, ET.tostring(iq)
+            await expect_more_media(call)
+            assert b.stats()['endpoints'] == 3
+        finally:
+            sock.close()
 
 
 @timeout(90)
@@ -424,68 +399,62 @@ async def ws_json(ws, what):
 
 @timeout(90)
 async def test_colibri_ws_endpoint_messages():
-    with server(**xmppd_for_bridge()) as s:
-        add_jvb_account(s)
-        with bridge(s) as b:
-            focus = await FocusDriver.connect(s)
-            call = await three_party(s, b, focus)
-            chans = {}
-            try:
-                url0 = call.ws_url('ep0')
-                assert '/colibri-ws/%s/' % b.id in url0 and '?pwd=' in url0, url0
-                # refused: wrong password, unknown endpoint, another endpoint's password
-                bad_pwd = url0.split('?pwd=')[0] + '?pwd=wrong'
-                ws, status = await ws_channel(b, bad_pwd)
-                assert ws is None and status == 403, status
-                ws, status = await ws_channel(b, url0.replace('/ep0?', '/ep7?'))
-                assert ws is None and status == 404, status
-                other = call.ws_url('ep1').split('?pwd=')[1]
-                ws, status = await ws_channel(b, url0.split('?pwd=')[0] + '?pwd=' + other)
-                assert ws is None and status == 403, status
-                assert b.stats()['ws_rejected'] >= 2
-                for ep in call.peers:
-                    ws, status = await ws_channel(b, call.ws_url(ep))
-                    assert status == 101, status
-                    chans[ep] = ws
-                    hello = await ws_json(ws, 'ServerHello')
-                    assert hello['colibriClass'] == 'ServerHello', hello
-                # broadcast from ep0: ep1 and ep2 get it, from set by the bridge
-                msg = {'colibriClass': 'EndpointMessage', 'to': '', 'from': 'spoofed',
-                       'msgPayload': {'type': 'e2e-ping-request', 'id': 1}}
-                await chans['ep0'].send_text(json.dumps(msg))
-                for ep in ('ep1', 'ep2'):
-                    got = await ws_json(chans[ep], 'the broadcast at ' + ep)
-                    assert got['colibriClass'] == 'EndpointMessage' and got['from'] == 'ep0', got
-                    assert got['msgPayload'] == msg['msgPayload'], got
-                # unicast ep1 -> ep2, then a broadcast from ep2: ep0's next message is
-                # ep2's broadcast (it never saw the unicast, nor its own broadcast)
-                await chans['ep1'].send_text(json.dumps({'colibriClass': 'EndpointMessage',
-                                                         'to': 'ep2', 'msgPayload': {'n': 2}}))
-                got = await ws_json(chans['ep2'], 'the unicast at ep2')
-                assert got['from'] == 'ep1' and got['msgPayload'] == {'n': 2}, got
-                await chans['ep2'].send_text(json.dumps({'colibriClass': 'EndpointMessage',
-                                                         'to': '', 'msgPayload': {'n': 3}}))
-                got = await ws_json(chans['ep0'], 'the broadcast from ep2 at ep0')
-                assert got['from'] == 'ep2' and got['msgPayload'] == {'n': 3}, got
-                got = await ws_json(chans['ep1'], 'the broadcast from ep2 at ep1')
-                assert got['from'] == 'ep2', got
-                # junk on the channel is ignored, the channel and the call go on
-                await chans['ep0'].send_text('not json')
-                await chans['ep0'].send_text('{"colibriClass": 5}')
-                await chans['ep0'].send_text(json.dumps({'colibriClass': 'ClientHello'}))
-                got = await ws_json(chans['ep0'], 'ServerHello again')
-                assert got['colibriClass'] == 'ServerHello', got
-                assert b.stats()['ws_messages'] >= 3
-                # expiring an endpoint closes its channel
-                await focus.expire(b, call.meeting, 'ep2')
-                frames = await chans['ep2'].until_closed(10)
-                assert any(op == 8 for op, _ in frames), frames
-                await expect_more_media(call, [('ep0', 'ep1'), ('ep1', 'ep0')])
-            finally:
-                for ws in chans.values():
-                    ws.close()
-                await call.close()
-                await focus.close()
+    async with running_call() as (s, b, focus, call):
+        chans = {}
+        try:
+            url0 = call.ws_url('ep0')
+            assert '/colibri-ws/%s/' % b.id in url0 and '?pwd=' in url0, url0
+            # refused: wrong password, unknown endpoint, another endpoint's password
+            bad_pwd = url0.split('?pwd=')[0] + '?pwd=wrong'
+            ws, status = await ws_channel(b, bad_pwd)
+            assert ws is None and status == 403, status
+            ws, status = await ws_channel(b, url0.replace('/ep0?', '/ep7?'))
+            assert ws is None and status == 404, status
+            other = call.ws_url('ep1').split('?pwd=')[1]
+            ws, status = await ws_channel(b, url0.split('?pwd=')[0] + '?pwd=' + other)
+            assert ws is None and status == 403, status
+            assert b.stats()['ws_rejected'] >= 2
+            for ep in call.peers:
+                ws, status = await ws_channel(b, call.ws_url(ep))
+                assert status == 101, status
+                chans[ep] = ws
+                hello = await ws_json(ws, 'ServerHello')
+                assert hello['colibriClass'] == 'ServerHello', hello
+            # broadcast from ep0: ep1 and ep2 get it, from set by the bridge
+            msg = {'colibriClass': 'EndpointMessage', 'to': '', 'from': 'spoofed',
+                   'msgPayload': {'type': 'e2e-ping-request', 'id': 1}}
+            await chans['ep0'].send_text(json.dumps(msg))
+            for ep in ('ep1', 'ep2'):
+                got = await ws_json(chans[ep], 'the broadcast at ' + ep)
+                assert got['colibriClass'] == 'EndpointMessage' and got['from'] == 'ep0', got
+                assert got['msgPayload'] == msg['msgPayload'], got
+            # unicast ep1 -> ep2, then a broadcast from ep2: ep0's next message is
+            # ep2's broadcast (it never saw the unicast, nor its own broadcast)
+            await chans['ep1'].send_text(json.dumps({'colibriClass': 'EndpointMessage',
+                                                     'to': 'ep2', 'msgPayload': {'n': 2}}))
+            got = await ws_json(chans['ep2'], 'the unicast at ep2')
+            assert got['from'] == 'ep1' and got['msgPayload'] == {'n': 2}, got
+            await chans['ep2'].send_text(json.dumps({'colibriClass': 'EndpointMessage',
+                                                     'to': '', 'msgPayload': {'n': 3}}))
+            got = await ws_json(chans['ep0'], 'the broadcast from ep2 at ep0')
+            assert got['from'] == 'ep2' and got['msgPayload'] == {'n': 3}, got
+            got = await ws_json(chans['ep1'], 'the broadcast from ep2 at ep1')
+            assert got['from'] == 'ep2', got
+            # junk on the channel is ignored, the channel and the call go on
+            await chans['ep0'].send_text('not json')
+            await chans['ep0'].send_text('{"colibriClass": 5}')
+            await chans['ep0'].send_text(json.dumps({'colibriClass': 'ClientHello'}))
+            got = await ws_json(chans['ep0'], 'ServerHello again')
+            assert got['colibriClass'] == 'ServerHello', got
+            assert b.stats()['ws_messages'] >= 3
+            # expiring an endpoint closes its channel
+            await focus.expire(b, call.meeting, 'ep2')
+            frames = await chans['ep2'].until_closed(10)
+            assert any(op == 8 for op, _ in frames), frames
+            await expect_more_media(call, [('ep0', 'ep1'), ('ep1', 'ep0')])
+        finally:
+            for ws in chans.values():
+                ws.close()
 
 
 @timeout(150)
