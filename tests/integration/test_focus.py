@@ -32,6 +32,16 @@ async def participants(s, room, nicks, **kw):
     return out
 
 
+async def in_call(s, room, nicks, frames=10):
+    """Participants nicks join room, get their sessions, and each decodes
+    `frames` audio and video frames from every other one."""
+    ps = await participants(s, room, nicks)
+    for p in ps:
+        await p.wait_session(20)
+    await all_see_all(ps, frames=frames)
+    return ps
+
+
 async def all_see_all(ps, frames=10, timeout_s=25):
     for p in ps:
         for q in ps:
@@ -124,10 +134,7 @@ async def test_failover_to_another_bridge():
             room = 'fail-%s@%s' % (uid(), MUC)
             ps = []
             try:
-                ps = await participants(s, room, ['p1', 'p2', 'p3'])
-                for p in ps:
-                    await p.wait_session(20)
-                await all_see_all(ps)
+                ps = await in_call(s, room, ['p1', 'p2', 'p3'])
                 conf = f.stats()['conference_list'][0]
                 victim, other = (b1, b2) if conf['bridge'].endswith('/' + b1.id) else (b2, b1)
                 marks = [p.mark() for p in ps]
@@ -317,10 +324,7 @@ async def test_bad_input_gets_errors_and_the_conference_goes_on():
             room = 'bad-%s@%s' % (uid(), MUC)
             ps = []
             try:
-                ps = await participants(s, room, ['p1', 'p2', 'p3'])
-                for p in ps:
-                    await p.wait_session(20)
-                await all_see_all(ps)
+                ps = await in_call(s, room, ['p1', 'p2', 'p3'])
                 p1, p2, p3 = ps
                 c = p3.client
                 # malformed conference requests
@@ -473,10 +477,7 @@ async def test_focus_reconnects_when_xmppd_restarts():
             room = 'again-%s@%s' % (uid(), MUC)
             ps = []
             try:
-                ps = await participants(s, room, ['x1', 'x2'])
-                for p in ps:
-                    await p.wait_session(20)
-                await all_see_all(ps)
+                ps = await in_call(s, room, ['x1', 'x2'])
             finally:
                 await close_all(ps)
 
@@ -493,10 +494,7 @@ async def test_failover_when_healthchecks_fail():
             ps = []
             stopped = None
             try:
-                ps = await participants(s, room, ['p1', 'p2'])
-                for p in ps:
-                    await p.wait_session(20)
-                await all_see_all(ps)
+                ps = await in_call(s, room, ['p1', 'p2'])
                 conf = f.stats()['conference_list'][0]
                 stopped, other = (b1, b2) if conf['bridge'].endswith('/jvb-a') else (b2, b1)
                 marks = [p.mark() for p in ps]
@@ -538,10 +536,7 @@ async def test_idle_expiry_on_the_bridge_is_not_a_bridge_failure():
             quiet = []
             try:
                 good = 'good-%s@%s' % (uid(), MUC)
-                ps = await participants(s, good, ['p1', 'p2'])
-                for p in ps:
-                    await p.wait_session(20)
-                await all_see_all(ps)
+                ps = await in_call(s, good, ['p1', 'p2'])
                 idle = 'idle-%s@%s' % (uid(), MUC)
                 quiet = [await silent_participant(s, idle, n) for n in ('q1', 'q2')]
                 await b.await_log('endpoint expired (idle)', timeout=15)
@@ -575,10 +570,7 @@ async def test_nicks_that_are_not_endpoint_ids():
             room = 'nicks-%s@%s' % (uid(), MUC)
             ps = []
             try:
-                ps = await participants(s, room, ['ab_', 'ab!', 'c3'])
-                for p in ps:
-                    await p.wait_session(20)
-                await all_see_all(ps, frames=5)
+                ps = await in_call(s, room, ['ab_', 'ab!', 'c3'], frames=5)
                 ids = sorted(x['id'] for x in f.stats()['conference_list'][0]['participants'])
                 assert len(set(ids)) == 3, ids
             finally:
