@@ -31,6 +31,11 @@ async def run_up(state, port):
     lines = []
 
     async def until(substring, limit):
+        # the daemons start side by side, so their lines come in any order:
+        # a line read while waiting for an earlier one still counts
+        if any(substring in line for line in lines):
+            return
+
         async def read():
             while True:
                 line = await proc.stdout.readline()
