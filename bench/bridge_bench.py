@@ -77,7 +77,7 @@ def run_load(exe, s, b, args, timeout):
            '--bridge-id', b.id, '--bridge-pid', str(b.proc.pid),
            '--steps', args.steps, '--duration', str(args.duration),
            '--video-pps', str(args.video_pps), '--conf-size', str(args.conf_size),
-           '--tick-ms', str(args.tick_ms)]
+           '--tick-ms', str(args.tick_ms), '--bridge-http', str(b.http_port)]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                        stdin=subprocess.DEVNULL)
     for line in p.stdout.splitlines():
@@ -106,6 +106,10 @@ def run_bare(exe, profile, receivers, pps, args):
 def med(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
+
+
+def ms_to_us(v):
+    return None if v is None or v < 0 else v * 1000
 
 
 def fmt(v, spec):
@@ -173,9 +177,10 @@ def main():
           % (args.rounds, args.video_pps,
              'one conference per step' if args.conf_size == 0 else
              'conferences of %d' % args.conf_size))
-    hdr = ('%4s %9s %10s %10s %10s %9s %6s %8s %8s %8s %8s %7s %7s'
+    hdr = ('%4s %9s %10s %10s %10s %9s %6s %8s %8s %8s %9s %9s %8s %8s %7s'
            % ('N', 'offered', 'expected', 'forwarded', 'fwd/CPU-s', 'bridgeCPU', 'wait',
-              'loss%', 'p50 us', 'p99 us', 'RSS MiB', 'KiB/ep', 'ratio'))
+              'loss%', 'p50 us', 'p99 us', 'added p50', 'added p99', 'RSS MiB', 'KiB/ep',
+              'ratio'))
     print(hdr)
     print('-' * len(hdr))
     for n in steps:
@@ -185,22 +190,28 @@ def main():
             continue
         m = {k: med([r[k] for r in rows]) for k in
              ('offered_pps', 'forwarded_pps', 'fwd_per_cpu_s', 'loss_pct', 'p50_us', 'p99_us',
-              'rss_kib', 'kib_per_ep', 'bridge_cpu_s', 'window_s', 'expected')}
+              'rss_kib', 'kib_per_ep', 'bridge_cpu_s', 'window_s', 'expected',
+              'bridge_delay_p50_ms', 'bridge_delay_p99_ms')}
         m['expected_pps'] = med([r['expected'] / r['window_s'] for r in rows])
         cpu_pct = med([100 * r['bridge_cpu_s'] / r['window_s'] for r in rows])
         wait_pct = med([100 * r['bridge_wait_s'] / r['window_s'] for r in rows])
         bare = med([r['out_per_cpu_s']
                     for r in bare_rows.get(('gcm', n - 1, n * (50 + args.video_pps)), [])])
         ratio = m['fwd_per_cpu_s'] / bare if bare and m['fwd_per_cpu_s'] else None
-        print('%4d %9s %10s %10s %10s %8s%% %5s%% %8s %8s %8s %8s %7s %7s'
+        print('%4d %9s %10s %10s %10s %8s%% %5s%% %8s %8s %8s %9s %9s %8s %8s %7s'
               % (n, fmt(m['offered_pps'], '.0f'), fmt(m['expected_pps'], '.0f'),
                  fmt(m['forwarded_pps'], '.0f'), fmt(m['fwd_per_cpu_s'], '.0f'),
                  fmt(cpu_pct, '.0f'), fmt(wait_pct, '.0f'), fmt(m['loss_pct'], '.3f'),
                  fmt(m['p50_us'], '.0f'),
-                 fmt(m['p99_us'], '.0f'), fmt(m['rss_kib'] / 1024, '.1f'),
+                 fmt(m['p99_us'], '.0f'),
+                 fmt(ms_to_us(m['bridge_delay_p50_ms']), '.0f'),
+                 fmt(ms_to_us(m['bridge_delay_p99_ms']), '.0f'),
+                 fmt(m['rss_kib'] / 1024, '.1f'),
                  fmt(m['kib_per_ep'], '.1f'), fmt(ratio, '.2f')))
     print('wait = time the bridge was runnable but not running (/proc/PID/schedstat), in % of '
-          'the window: another process on its CPU; p50/p99 of 200000 mean >= 200 ms')
+          'the window: another process on its CPU; p50/p99 of 200000 mean >= 200 ms;\n'
+          'p50/p99 us: one way through bridge and load generator; added p50/p99 us: what the '
+          'bridge added (kernel receive timestamp -> sendmmsg of each copy, its /metrics histogram)')
     if bare_rows:
         print()
         print('Bare loop (srtp_bare: recvmmsg -> unprotect -> protect x R -> sendmmsg, one '

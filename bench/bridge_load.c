@@ -16,12 +16,15 @@
  * packets/s, packets forwarded (received by all endpoints) per second and
  * per bridge CPU-second (utime+stime of the bridge PID from /proc), loss,
  * p50/p99/max latency, bridge VmRSS and RSS per endpoint (against the RSS
- * the bridge had when this program started). Loopback only, every wait
+ * the bridge had when this program started) and, with --bridge-http, the
+ * p50/p99 delay the bridge itself added (its forwarding-delay histogram
+ * from /metrics, read before and after the window). Loopback only, every wait
  * bounded, stops by itself. See bench/README.md.
  *
  * Ownership: main() owns the one `load` struct; it owns the XMPP
  * connection, the DTLS certificate, the latency histogram and, during a
  * step, the endpoints and their media_clients (freed when the step ends). */
+#include "bridge_metrics.h"
 #include "colibri2.h"
 #include "dtls.h"
 #include "log.h"
@@ -67,6 +70,7 @@ typedef struct options {
     const char *xmpp_host, *jid, *password, *brewery, *bridge_id, *bind_ip;
     int xmpp_port;
     int bridge_pid;
+    int bridge_http_port; /* 0: do not read the bridge's delay histogram */
     int steps[MAX_STEPS], nsteps;
     int conf_size; /* endpoints per conference; 0 = all in one */
     double duration_s, warmup_s;
@@ -666,6 +670,9 @@ static int run_step(load *L, int step, int n)
     long long sch0 = proc_sched_ns(o->bridge_pid, &wait0);
     double self0 = self_cpu_s();
     long long udp_err0 = udp_rcvbuf_errors();
+    delay_hist d0, d1;
+    bool have_delay =
+        o->bridge_http_port && bridge_metrics_delay(o->bind_ip, o->bridge_http_port, &d0) == 0;
     L->win_start_ns = mono_ns();
     L->in_window = true;
     run_until(L, NULL, (long)(o->duration_s * 1000));
@@ -678,6 +685,10 @@ static int run_step(load *L, int step, int n)
     long long sch1 = proc_sched_ns(o->bridge_pid, &wait1);
     double self1 = self_cpu_s();
     long long udp_err1 = udp_rcvbuf_errors();
+    have_delay = have_delay && bridge_metrics_delay(o->bind_ip, o->bridge_http_port, &d1) == 0;
+    /* what the bridge added: receive timestamp to sendmmsg, per forwarded copy */
+    double bd50 = have_delay ? delay_hist_quantile_ms(&d1, &d0, 0.5) : -1;
+    double bd99 = have_delay ? delay_hist_quantile_ms(&d1, &d0, 0.99) : -1;
     double win_s = (double)(L->win_end_ns - L->win_start_ns) / 1e9;
     double hz = (double)sysconf(_SC_CLK_TCK);
     double bcpu = cpu0 >= 0 && cpu1 >= 0 ? (double)(cpu1 - cpu0) / hz : -1;
@@ -718,11 +729,12 @@ static int run_step(load *L, int step, int n)
         "%.0f pps (expected %.0f), %.0f fwd/bridge-CPU-s (%.0f by schedstat), bridge CPU "
         "%.0f%%, loss %.3f%%, latency p50 %" PRIu64 " us p99 %" PRIu64 " us max %" PRIu64
         " us, bridge RSS %ld KiB (%.1f KiB/endpoint), client CPU %.0f%%, UDP receive-buffer drops "
-        "%lld (system-wide), bridge runnable but waiting %.0f ms\n",
+        "%lld (system-wide), bridge runnable but waiting %.0f ms, bridge-added delay p50 %.3f ms "
+        "p99 %.3f ms\n",
         step, n, L->nconfs, connected, setup_ms, (double)sent / win_s, fwd_pps,
         (double)expected / win_s, per_cpu, per_sched, 100.0 * bcpu / win_s, loss, p50, p99,
         L->lat_max_us, rss, kib_ep, 100.0 * (self1 - self0) / win_s,
-        udp_err0 >= 0 && udp_err1 >= 0 ? udp_err1 - udp_err0 : -1, bwait * 1000);
+        udp_err0 >= 0 && udp_err1 >= 0 ? udp_err1 - udp_err0 : -1, bwait * 1000, bd50, bd99);
     printf("RESULT {\"step\": %d, \"n\": %d, \"confs\": %d, \"connected\": %d, \"setup_ms\": %lld, "
            "\"window_s\": %.3f, \"sent\": %" PRIu64 ", \"expected\": %" PRIu64
            ", \"received\": %" PRIu64 ", \"offered_pps\": %.1f, \"forwarded_pps\": %.1f, "
@@ -732,11 +744,13 @@ static int run_step(load *L, int step, int n)
            "\"rss_base_kib\": %ld, \"kib_per_ep\": %.2f, \"client_cpu_s\": %.3f, "
            "\"srtp_fail\": %" PRIu64 ", \"send_fail\": %" PRIu64 ", \"gcm_endpoints\": %d, "
            "\"out_of_window\": %" PRIu64 ", \"udp_rcvbuf_errors\": %lld, "
-           "\"bridge_wait_s\": %.4f}\n",
+           "\"bridge_wait_s\": %.4f, \"bridge_delay_p50_ms\": %.4f, "
+           "\"bridge_delay_p99_ms\": %.4f}\n",
            step, n, L->nconfs, connected, setup_ms, win_s, sent, expected, received,
            (double)sent / win_s, fwd_pps, bcpu, bsched, per_cpu, per_sched, loss, p50, p99,
            L->lat_max_us, rss, L->rss_base_kib, kib_ep, self1 - self0, srtp_fail, send_fail, gcm,
-           L->out_of_window, udp_err0 >= 0 && udp_err1 >= 0 ? udp_err1 - udp_err0 : -1, bwait);
+           L->out_of_window, udp_err0 >= 0 && udp_err1 >= 0 ? udp_err1 - udp_err0 : -1, bwait, bd50,
+           bd99);
     fflush(stdout);
     rc = 0;
 out_expire:
@@ -761,7 +775,7 @@ static void usage(void)
                     "  [--steps 4,8,12,16,20] [--conf-size 0 (one conference) | K]\n"
                     "  [--duration 10] [--warmup 1] [--audio-pps 50] [--audio-bytes 150]\n"
                     "  [--video-pps 150] [--video-bytes 1100] [--connect-timeout 20]\n"
-                    "  [--tick-ms 1]\n");
+                    "  [--tick-ms 1] [--bridge-http PORT (read its delay histogram)]\n");
     exit(2);
 }
 
@@ -815,6 +829,7 @@ int main(int argc, char **argv)
                                        {"video-bytes", 1, 0, 'V'},
                                        {"connect-timeout", 1, 0, 'T'},
                                        {"tick-ms", 1, 0, 't'},
+                                       {"bridge-http", 1, 0, 'H'},
                                        {"help", 0, 0, '?'},
                                        {0, 0, 0, 0}};
     int c;
@@ -840,6 +855,9 @@ int main(int argc, char **argv)
             break;
         case 'P':
             o->bridge_pid = atoi(optarg);
+            break;
+        case 'H':
+            o->bridge_http_port = atoi(optarg);
             break;
         case 'B':
             o->bind_ip = optarg;

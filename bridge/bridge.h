@@ -18,6 +18,7 @@
 
 #include "addrmap.h"
 #include "config.h"
+#include "delay_hist.h"
 #include "dtls.h"
 #include "hmap.h"
 #include "http.h"
@@ -158,6 +159,7 @@ typedef struct out_pkt {
     size_t len;
     struct sockaddr_storage to;
     socklen_t tolen;
+    int64_t rx_ns; /* receive time of the datagram it copies (CLOCK_REALTIME), 0: none */
 } out_pkt;
 
 typedef struct bridge_counters {
@@ -199,6 +201,11 @@ struct bridge {
     uint8_t rx_bufs[UDP_BATCH][PKT_BUF];
     out_pkt *out; /* SEND_BATCH entries */
     int nout;
+    int64_t rx_ns; /* receive time of the datagram being handled, 0 outside */
+    /* time forwarded copies spent in the bridge; the snapshot at the last
+     * rates update gives the quantiles of the last interval */
+    delay_hist delay, delay_prev;
+    double delay_p50_ms, delay_p99_ms;
 };
 
 /* settings.c */

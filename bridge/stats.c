@@ -24,6 +24,13 @@ void bridge_rates_update(bridge *br)
             br->tx_bps = (double)(br->c.tx_bytes - br->last_tx_bytes) * bits / dt;
         }
     }
+    if (br->delay.total != br->delay_prev.total) {
+        br->delay_p50_ms = delay_hist_quantile_ms(&br->delay, &br->delay_prev, 0.5);
+        br->delay_p99_ms = delay_hist_quantile_ms(&br->delay, &br->delay_prev, 0.99);
+    } else {
+        br->delay_p50_ms = br->delay_p99_ms = 0;
+    }
+    br->delay_prev = br->delay;
     br->last_rate_ms = now;
     br->last_rx = br->c.rx_packets;
     br->last_tx = br->c.tx_packets;
@@ -109,6 +116,8 @@ char *bridge_stats_json(bridge *br)
     json_object_set_new(o, "packet_rate_upload", json_real(br->tx_pps));
     json_object_set_new(o, "bit_rate_download", json_real(br->rx_bps / 1000));
     json_object_set_new(o, "bit_rate_upload", json_real(br->tx_bps / 1000));
+    json_object_set_new(o, "forward_delay_p50_ms", json_real(br->delay_p50_ms));
+    json_object_set_new(o, "forward_delay_p99_ms", json_real(br->delay_p99_ms));
     json_object_set_new(o, "drain", json_boolean(br->drain));
     json_object_set_new(o, "graceful_shutdown", json_boolean(br->shutting_down));
     json_object_set_new(o, "region", json_string(br->set.region));
@@ -150,6 +159,22 @@ char *bridge_metrics_text(bridge *br)
         fprintf(f, "parley_bridge_%s_total %llu\n", counters[i].name,
                 (unsigned long long)counter_get(br, &counters[i]));
     }
+    /* how long forwarded copies stayed in the bridge (kernel receive time
+     * to sendmmsg), as a Prometheus histogram; rate() of it gives windows */
+    const delay_hist *h = &br->delay;
+    fprintf(f, "# HELP parley_bridge_forward_delay_seconds time from a datagram's arrival "
+               "to the send of each forwarded copy\n");
+    fprintf(f, "# TYPE parley_bridge_forward_delay_seconds histogram\n");
+    uint64_t cum = 0;
+    for (int i = 0; i < DELAY_BUCKETS - 1; i++) {
+        cum += h->count[i];
+        fprintf(f, "parley_bridge_forward_delay_seconds_bucket{le=\"%.6f\"} %llu\n",
+                delay_hist_bound_us(i) / 1e6, (unsigned long long)cum);
+    }
+    fprintf(f, "parley_bridge_forward_delay_seconds_bucket{le=\"+Inf\"} %llu\n",
+            (unsigned long long)h->total);
+    fprintf(f, "parley_bridge_forward_delay_seconds_sum %.6f\n", (double)h->sum_us / 1e6);
+    fprintf(f, "parley_bridge_forward_delay_seconds_count %llu\n", (unsigned long long)h->total);
     fclose(f);
     return buf;
 }

@@ -2,7 +2,10 @@
  * wakeup with recvmmsg into the bridge's fixed buffers, hands each to the
  * demultiplexer, and sends everything queued while handling the batch with
  * sendmmsg at its end (udp_out_*), so a packet forwarded to N receivers
- * costs one system call per UDP_BATCH datagrams instead of N. */
+ * costs one system call per UDP_BATCH datagrams instead of N. The kernel's
+ * receive timestamp of each datagram (SO_TIMESTAMPNS) travels with the
+ * copies it causes, so udp_flush can count how long the bridge held them
+ * (br->delay). */
 #include "bridge.h"
 #include "log.h"
 #include "util.h"
@@ -11,10 +14,31 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+static int64_t realtime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The SO_TIMESTAMPNS receive time of a datagram, or `fallback`. */
+static int64_t rx_time_ns(struct msghdr *h, int64_t fallback)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+            c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        }
+    return fallback;
+}
 
 static void udp_readable(evutil_socket_t fd, short what, void *arg)
 {
@@ -22,6 +46,8 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
     struct mmsghdr msgs[UDP_BATCH];
     struct iovec iov[UDP_BATCH];
     struct sockaddr_storage from[UDP_BATCH];
+    /* CMSG_SPACE is a multiple of the header's alignment: every row aligned */
+    _Alignas(struct cmsghdr) char ctl[UDP_BATCH][CMSG_SPACE(sizeof(struct timespec))];
     /* bounded: at most 8 batches per wakeup so timers and XMPP get a turn */
     for (int round = 0; round < 8; round++) {
         for (int i = 0; i < UDP_BATCH; i++) {
@@ -32,12 +58,16 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
             msgs[i].msg_hdr.msg_iovlen = 1;
             msgs[i].msg_hdr.msg_name = &from[i];
             msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+            msgs[i].msg_hdr.msg_control = ctl[i];
+            msgs[i].msg_hdr.msg_controllen = sizeof ctl[i];
         }
         int n = recvmmsg(br->udp_fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0)
             break;
+        int64_t batch_ns = realtime_ns();
         for (int i = 0; i < n; i++) {
             size_t len = msgs[i].msg_len;
+            br->rx_ns = rx_time_ns(&msgs[i].msg_hdr, batch_ns);
             br->c.rx_packets++;
             br->c.rx_bytes += len;
             if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
@@ -51,6 +81,7 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
         if (n < UDP_BATCH)
             break;
     }
+    br->rx_ns = 0; /* what timers send was not received */
 }
 
 int udp_open(bridge *br)
@@ -83,6 +114,8 @@ int udp_open(bridge *br)
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
     sz = 4 << 20;
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
     if (bind(fd, (struct sockaddr *)&ss, slen) != 0) {
         log_error(NULL, "cannot listen on udp %s:%d: %s", br->set.media_bind, br->set.media_port,
                   strerror(errno));
@@ -126,6 +159,7 @@ void udp_out_commit(bridge *br, out_pkt *p, const struct sockaddr *to, socklen_t
 {
     memcpy(&p->to, to, tolen);
     p->tolen = tolen;
+    p->rx_ns = br->rx_ns;
     br->nout++;
 }
 
@@ -152,9 +186,17 @@ void udp_flush(bridge *br)
             br->c.tx_dropped++;
             sent = 1;
         } else {
+            int64_t now = 0;
             for (int i = 0; i < sent; i++) {
+                const out_pkt *p = &br->out[done + i];
                 br->c.tx_packets++;
-                br->c.tx_bytes += br->out[done + i].len;
+                br->c.tx_bytes += p->len;
+                if (p->rx_ns) { /* a copy of a received datagram */
+                    if (!now)
+                        now = realtime_ns();
+                    delay_hist_add(&br->delay,
+                                   now > p->rx_ns ? (uint64_t)(now - p->rx_ns) / 1000 : 0);
+                }
             }
         }
         done += sent;
@@ -171,5 +213,6 @@ void udp_send_now(bridge *br, const void *data, size_t len, const struct sockadd
     memcpy(p->buf, data, len);
     p->len = len;
     udp_out_commit(br, p, to, tolen);
+    p->rx_ns = 0; /* an answer, not a forwarded copy */
     udp_flush(br);
 }

@@ -49,6 +49,28 @@ async def test_three_aiortc_peers_hear_and_see_each_other():
         assert st['conferences'] == 1 and st['endpoints'] == 3, st
         assert st['endpoints_ice_connected'] == 3, st
         assert st['rtp_forwarded'] > 0 and st['pli_generated'] >= 0, st
+        # the time forwarded copies spent in the bridge: a histogram with one
+        # count per copy sent, and p50 <= p99 of the last interval
+        hist = forward_delay_histogram(b)
+        assert hist['count'] > 0 and hist['buckets'][-1] == ('+Inf', hist['count']), hist
+        counts = [n for _, n in hist['buckets']]
+        assert counts == sorted(counts), 'cumulative buckets: %s' % hist
+        assert hist['count'] <= b.stats()['tx_packets'], hist
+        assert 0 < st['forward_delay_p50_ms'] <= st['forward_delay_p99_ms'] < 1000, st
+
+
+def forward_delay_histogram(b):
+    """parley_bridge_forward_delay_seconds from the bridge's /metrics."""
+    status, body = b.http('/metrics')
+    assert status == 200, status
+    out = {'buckets': [], 'count': None}
+    for line in body.decode().splitlines():
+        if line.startswith('parley_bridge_forward_delay_seconds_bucket{le="'):
+            le, n = line[len('parley_bridge_forward_delay_seconds_bucket{le="'):].split('"} ')
+            out['buckets'].append((le, int(n)))
+        elif line.startswith('parley_bridge_forward_delay_seconds_count '):
+            out['count'] = int(line.split()[1])
+    return out
 
 
 @contextlib.asynccontextmanager

@@ -1,7 +1,9 @@
 /* Unit tests for the bridge's small pure pieces: the address map that
- * demultiplexes by remote transport address, and the colibri-ws path. */
+ * demultiplexes by remote transport address, the colibri-ws path and the
+ * forwarding-delay histogram. */
 #include "addrmap.h"
 #include "bridge.h"
+#include "delay_hist.h"
 #include "test.h"
 
 #include <arpa/inet.h>
@@ -113,5 +115,61 @@ static void test_ws_path(void)
         CHECK_INT(colibri_ws_parse_path(bad[i], b, sizeof b, c, sizeof c, e, sizeof e), -1);
 }
 
+static void test_delay_hist_bounds(void)
+{
+    /* quarter octaves from 8 us; increasing; the last bucket is open */
+    CHECK_INT((int)delay_hist_bound_us(0), 8);
+    CHECK_INT((int)delay_hist_bound_us(4), 16);
+    CHECK_INT((int)delay_hist_bound_us(40), 8192);
+    for (int i = 1; i < DELAY_BUCKETS - 1; i++) {
+        CHECK(delay_hist_bound_us(i) > delay_hist_bound_us(i - 1));
+        /* about 19 % per step: quantiles are never off by more than that */
+        CHECK(delay_hist_bound_us(i) <= delay_hist_bound_us(i - 1) * 5 / 4 + 1);
+    }
+    CHECK(delay_hist_bound_us(DELAY_BUCKETS - 2) > 300000);
+    CHECK(delay_hist_bound_us(DELAY_BUCKETS - 1) == UINT32_MAX);
+}
+
+static void test_delay_hist_quantiles(void)
+{
+    delay_hist h, snap;
+    memset(&h, 0, sizeof h);
+    CHECK(delay_hist_quantile_ms(&h, NULL, 0.5) < 0); /* nothing counted */
+    /* 1..1000 us once each: p50 near 0.5 ms, p99 near 0.99 ms */
+    for (uint64_t us = 1; us <= 1000; us++)
+        delay_hist_add(&h, us);
+    CHECK(h.total == 1000);
+    CHECK(h.sum_us == 500500);
+    double p50 = delay_hist_quantile_ms(&h, NULL, 0.5),
+           p99 = delay_hist_quantile_ms(&h, NULL, 0.99);
+    CHECK(p50 > 0.5 * 0.81 && p50 < 0.5 * 1.19);
+    CHECK(p99 > 0.99 * 0.81 && p99 < 0.99 * 1.19);
+    CHECK(delay_hist_quantile_ms(&h, NULL, 0) >= 0);
+    CHECK(delay_hist_quantile_ms(&h, NULL, 1) <= 1.0 * 1.19);
+    /* a window: only what came after the snapshot counts */
+    snap = h;
+    CHECK(delay_hist_quantile_ms(&h, &snap, 0.5) < 0);
+    for (int i = 0; i < 99; i++)
+        delay_hist_add(&h, 20000); /* 20 ms */
+    delay_hist_add(&h, 5);
+    double w50 = delay_hist_quantile_ms(&h, &snap, 0.5);
+    CHECK(w50 > 20 * 0.81 && w50 < 20 * 1.19);
+    CHECK(delay_hist_quantile_ms(&h, &snap, 0.001) < 0.01);
+    /* huge values land in the open bucket and report its lower bound */
+    delay_hist big;
+    memset(&big, 0, sizeof big);
+    delay_hist_add(&big, 50ULL * 1000 * 1000);
+    CHECK(big.count[DELAY_BUCKETS - 1] == 1);
+    CHECK(delay_hist_quantile_ms(&big, NULL, 0.99) ==
+          delay_hist_bound_us(DELAY_BUCKETS - 2) / 1000.0);
+    /* zero and boundary values land in the bucket whose bound holds them */
+    delay_hist z;
+    memset(&z, 0, sizeof z);
+    delay_hist_add(&z, 0);
+    delay_hist_add(&z, 8);
+    delay_hist_add(&z, 9);
+    CHECK(z.count[0] == 2 && z.count[1] == 1);
+}
+
 TEST_MAIN(TEST(test_addrmap_basic), TEST(test_addrmap_growth_and_del_value), TEST(test_addr_str),
-          TEST(test_ws_path))
+          TEST(test_ws_path), TEST(test_delay_hist_bounds), TEST(test_delay_hist_quantiles))
