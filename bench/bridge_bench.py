@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import statistics
+import socket
 import subprocess
 import sys
 import tempfile
@@ -77,7 +78,8 @@ def run_load(exe, s, b, args, timeout):
            '--bridge-id', b.id, '--bridge-pid', str(b.proc.pid),
            '--steps', args.steps, '--duration', str(args.duration),
            '--video-pps', str(args.video_pps), '--conf-size', str(args.conf_size),
-           '--tick-ms', str(args.tick_ms), '--bridge-http', str(b.http_port)]
+           '--tick-ms', str(args.tick_ms), '--bridge-http', str(b.http_port)] + \
+        (['--aligned'] if args.aligned else [])
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                        stdin=subprocess.DEVNULL)
     for line in p.stdout.splitlines():
@@ -108,6 +110,50 @@ def med(values):
     return statistics.median(values) if values else None
 
 
+ECHO = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', 0))
+s.settimeout(30)
+print(s.getsockname()[1], flush=True)
+while True:
+    d, a = s.recvfrom(2048)
+    if d == b'quit':
+        break
+    s.sendto(d, a)
+"""
+
+
+def wake_floor(count=2000, gap_s=0.001):
+    """The machine's floor for 'added latency': a trivial UDP echo (Python)
+    pinned to CPU 1, pinged from CPU 0 every gap_s (so it sleeps between
+    pings, as an idle bridge does); returns round-trip (p50, p99) in us."""
+    echo = subprocess.Popen(['taskset', '-c', '1', sys.executable, '-c', ECHO],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(echo.stdout.readline())
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(2)
+        rtts = []
+        for _ in range(count):
+            t = time.perf_counter()
+            s.sendto(b'x' * 100, ('127.0.0.1', port))
+            s.recvfrom(2048)
+            rtts.append((time.perf_counter() - t) * 1e6)
+            until = time.perf_counter() + gap_s
+            while time.perf_counter() < until:  # busy: this side stays awake
+                pass
+        s.sendto(b'quit', ('127.0.0.1', port))
+        s.close()
+    finally:
+        try:
+            echo.wait(5)
+        except subprocess.TimeoutExpired:
+            echo.kill()
+    rtts.sort()
+    return rtts[len(rtts) // 2], rtts[len(rtts) * 99 // 100]
+
+
 def ms_to_us(v):
     return None if v is None or v < 0 else v * 1000
 
@@ -130,6 +176,8 @@ def main():
     ap.add_argument('--bare-pps', type=int, default=20000,
                     help='packets/s into srtp_bare for the profile comparison (R=3)')
     ap.add_argument('--no-bare', action='store_true')
+    ap.add_argument('--aligned', action='store_true',
+                    help='every endpoint starts its streams in the same tick (bursts of N packets)')
     args = ap.parse_args()
     steps = [int(x) for x in args.steps.split(',')]
     bdir = harness.build_dir()
@@ -147,6 +195,7 @@ def main():
                                                                    args.duration))
     bridge_rows = {n: [] for n in steps}
     bare_rows = {}
+    floors = []
     with tempfile.TemporaryDirectory(prefix='parley-bridge-bench-') as d:
         with harness.Server(d, **bridge_harness.xmppd_for_bridge()) as s:
             pin(s.proc.pid, {0})
@@ -154,6 +203,7 @@ def main():
             s.adduser(FOCUS_JID % s.auth_domain, FOCUS_PASSWORD)
             for rnd in range(args.rounds):
                 log('round %d/%d: bridge' % (rnd + 1, args.rounds))
+                floors.append(wake_floor())
                 with bridge_harness.BridgeProc(d, s, BRIDGE_STATS_INTERVAL=5) as b:
                     pin(b.proc.pid, {1})
                     time.sleep(0.5)
@@ -212,6 +262,10 @@ def main():
           'the window: another process on its CPU; p50/p99 of 200000 mean >= 200 ms;\n'
           'p50/p99 us: one way through bridge and load generator; added p50/p99 us: what the '
           'bridge added (kernel receive timestamp -> sendmmsg of each copy, its /metrics histogram)')
+    if floors:
+        print('wake-up floor of this machine: a trivial UDP echo on CPU 1 pinged every 1 ms from '
+              'CPU 0, round trip p50 %.0f us, p99 %.0f us (medians of %d rounds)'
+              % (med([f[0] for f in floors]), med([f[1] for f in floors]), len(floors)))
     if bare_rows:
         print()
         print('Bare loop (srtp_bare: recvmmsg -> unprotect -> protect x R -> sendmmsg, one '
@@ -232,7 +286,7 @@ def main():
         print('ratio = bridge forwarded packets per bridge CPU-second / srtp_bare packets out '
               'per CPU-second (AEAD_AES_128_GCM, R = N-1, same packets/s in as the step)')
     print()
-    print('raw: ' + json.dumps({'bridge': bridge_rows,
+    print('raw: ' + json.dumps({'wake_floor_us': floors, 'bridge': bridge_rows,
                                 'bare': {'%s/R%d/%dpps' % k: v for k, v in bare_rows.items()}}))
 
 

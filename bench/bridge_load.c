@@ -7,7 +7,10 @@
  * transports and sources (one audio and one video SSRC each), then has
  * every endpoint publish Opus-like audio (50 packets/s of ~150 B) and
  * VP8-like video (150 packets/s of ~1100 B by default), paced by a timer
- * (1 ms by default; the endpoints are staggered inside a tick). Every
+ * (1 ms by default). Each endpoint's audio and video start at their own
+ * phase inside one packet interval (pseudo-random, the same every run), as
+ * independent senders do; --aligned starts them all together inside one
+ * tick, which makes every packet interval begin with a burst of N packets. Every
  * packet carries its send time (CLOCK_MONOTONIC ns) and a per-SSRC
  * sequence number, so the receivers count what arrived and the one-way
  * forwarding latency (same machine, same clock).
@@ -64,6 +67,7 @@ typedef struct endpoint_state {
     uint64_t sent[2];        /* packets sent since sending started */
     uint64_t sent_window[2]; /* of those, inside the measurement window */
     uint64_t received;       /* window packets received from the others */
+    uint64_t phase_ns[2];    /* when its first audio / video packet is due after the start */
 } endpoint_state;
 
 typedef struct options {
@@ -77,6 +81,7 @@ typedef struct options {
     int audio_pps, audio_bytes, video_pps, video_bytes;
     int connect_timeout_s;
     int tick_ms;
+    bool aligned; /* every endpoint's streams start together (bursts) */
 } options;
 
 struct load {
@@ -412,6 +417,27 @@ static void send_one(load *L, endpoint_state *e, int kind)
         e->sent_window[kind]++;
 }
 
+/* Start offsets of an endpoint's streams: a pseudo-random point of one
+ * packet interval (splitmix64 of the endpoint index: the same every run),
+ * or, aligned, the endpoints staggered inside one tick. */
+static void set_phases(load *L, endpoint_state *e)
+{
+    const int pps[2] = {L->o.audio_pps, L->o.video_pps};
+    for (int k = 0; k < 2; k++) {
+        uint64_t period = 1000000000ull / (uint64_t)pps[k];
+        if (L->o.aligned) {
+            e->phase_ns[k] =
+                (uint64_t)e->idx * (uint64_t)L->o.tick_ms * 1000000ull / (uint64_t)L->n;
+            continue;
+        }
+        uint64_t z = (uint64_t)e->idx * 2 + (uint64_t)k + 0x9e3779b97f4a7c15ull;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        e->phase_ns[k] = z % period;
+    }
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     load *L = arg;
@@ -422,11 +448,12 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         endpoint_state *e = &L->eps[i];
         if (!e->connected || e->failed)
             continue;
-        /* stagger the endpoints over one tick */
-        uint64_t off = (uint64_t)i * (uint64_t)L->o.tick_ms * 1000000ull / (uint64_t)L->n;
-        uint64_t t = el > off ? el - off : 0;
-        uint64_t due_a = t * (uint64_t)L->o.audio_pps / 1000000000ull;
-        uint64_t due_v = t * (uint64_t)L->o.video_pps / 1000000000ull;
+        uint64_t ta = el > e->phase_ns[0] ? el - e->phase_ns[0] : 0;
+        uint64_t tv = el > e->phase_ns[1] ? el - e->phase_ns[1] : 0;
+        uint64_t due_a =
+            el >= e->phase_ns[0] ? ta * (uint64_t)L->o.audio_pps / 1000000000ull + 1 : 0;
+        uint64_t due_v =
+            el >= e->phase_ns[1] ? tv * (uint64_t)L->o.video_pps / 1000000000ull + 1 : 0;
         while (e->sent[0] < due_a)
             send_one(L, e, 0);
         while (e->sent[1] < due_v)
@@ -643,6 +670,7 @@ static int run_step(load *L, int step, int n)
         snprintf(e->id, sizeof e->id, "ep%d", i);
         e->ssrc[0] = 0x10000000u + (uint32_t)step * 0x10000u + (uint32_t)i * 2u;
         e->ssrc[1] = e->ssrc[0] + 1;
+        set_phases(L, e);
         random_bytes(e->rtp_seq, sizeof e->rtp_seq);
         e->mc = media_client_new(L->base, L->cert, o->bind_ip, &cbs, e);
         if (!e->mc)
@@ -775,7 +803,8 @@ static void usage(void)
                     "  [--steps 4,8,12,16,20] [--conf-size 0 (one conference) | K]\n"
                     "  [--duration 10] [--warmup 1] [--audio-pps 50] [--audio-bytes 150]\n"
                     "  [--video-pps 150] [--video-bytes 1100] [--connect-timeout 20]\n"
-                    "  [--tick-ms 1] [--bridge-http PORT (read its delay histogram)]\n");
+                    "  [--tick-ms 1] [--bridge-http PORT (read its delay histogram)]\n"
+                    "  [--aligned (all streams start together: bursts)]\n");
     exit(2);
 }
 
@@ -830,6 +859,7 @@ int main(int argc, char **argv)
                                        {"connect-timeout", 1, 0, 'T'},
                                        {"tick-ms", 1, 0, 't'},
                                        {"bridge-http", 1, 0, 'H'},
+                                       {"aligned", 0, 0, 'L'},
                                        {"help", 0, 0, '?'},
                                        {0, 0, 0, 0}};
     int c;
@@ -858,6 +888,9 @@ int main(int argc, char **argv)
             break;
         case 'H':
             o->bridge_http_port = atoi(optarg);
+            break;
+        case 'L':
+            o->aligned = true;
             break;
         case 'B':
             o->bind_ip = optarg;
