@@ -23,8 +23,9 @@
  *
  * Ownership: jingle_msg is a plain value with fixed-size arrays and no
  * pointers (nothing to free); strings are NUL-terminated, "" meaning
- * absent. It is large (about 0.8 MB, see JINGLE_MAX_*): allocate it on the
- * heap (xcalloc(1, sizeof(jingle_msg))), not on the stack. jingle_parse
+ * absent. It is large (about 0.4 MB, see JINGLE_MAX_*): allocate it on the
+ * heap, not on the stack (xcalloc to build one; jingle_parse zeroes its
+ * output itself, so xmalloc is enough there). jingle_parse
  * borrows the stanza and keeps no pointer into it; jingle_build borrows the
  * message and returns a new stanza owned by the caller
  * (xmpp_stanza_release). Out of memory, an over-bound count or
@@ -48,7 +49,7 @@
 
 /* Counts. Payload types, hdrexts, fingerprints, candidates and the ssrcs of
  * one group use the colibri2 bounds (C2_MAX_*). */
-#define JINGLE_MAX_CONTENTS 8 /* <content> per message */
+#define JINGLE_MAX_CONTENTS 4 /* <content> per message: audio, video, data and one more */
 #define JINGLE_MAX_SOURCES 64 /* <source> per content */
 #define JINGLE_MAX_GROUPS 32  /* <ssrc-group> per content */
 

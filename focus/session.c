@@ -824,7 +824,7 @@ void session_on_jingle(focus *f, xmpp_stanza_t *iq)
         iq_error(f, iq, "cancel", "item-not-found", "no conference participant sent this", NULL);
         return;
     }
-    jingle_msg *m = xcalloc(1, sizeof *m);
+    jingle_msg *m = xmalloc(sizeof *m); /* jingle_parse zeroes it */
     char err[256];
     xmpp_stanza_t *j = xmpp_stanza_get_child_by_name_and_ns(iq, "jingle", JINGLE_NS);
     if (jingle_parse(j, m, err, sizeof err) != 0) {

@@ -1212,18 +1212,18 @@ static void check_bound(const char *before, const char *item, const char *after,
 static void test_hostile_bounds(void)
 {
     /* contents: names must be unique, so build them one by one */
-    for (size_t n = 8; n <= 9; n++) {
+    for (size_t n = JINGLE_MAX_CONTENTS; n <= JINGLE_MAX_CONTENTS + 1; n++) {
         char body[1024] = "";
         for (size_t i = 0; i < n; i++)
             snprintf(body + strlen(body), sizeof body - strlen(body), "<content name='c%zu'/>", i);
         char *xml = jingle_doc("session-accept", body);
-        if (n == 8) {
+        if (n == JINGLE_MAX_CONTENTS) {
             jingle_msg *m = new_msg();
             CHECK_INT(parse_xml(xml, m, NULL, 0), 0);
-            CHECK_INT(m->n_contents, 8);
+            CHECK_INT(m->n_contents, JINGLE_MAX_CONTENTS);
             free(m);
         } else {
-            expect_parse_error(xml, "more than 8 contents");
+            expect_parse_error(xml, "more than 4 contents");
         }
         free(xml);
     }
@@ -1250,8 +1250,8 @@ static void test_hostile_bounds(void)
                 " media='video'><payload-type id='1' name='x'>",
                 "<parameter name='a' value='b'/>", "</payload-type></description></content>", 8,
                 "more than 8 parameters in payload type 1");
-    check_bound("<group " GROUPING " semantics='BUNDLE'>", "<content name='a'/>", "</group>", 8,
-                "more than 8 contents in the BUNDLE group");
+    check_bound("<group " GROUPING " semantics='BUNDLE'>", "<content name='a'/>", "</group>",
+                JINGLE_MAX_CONTENTS, "more than 4 contents in the BUNDLE group");
 
     /* 25 payload types / 17 hdrexts need distinct ids */
     char body[8192] = "<content name='v'><description " RTP " media='video'>";
