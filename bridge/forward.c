@@ -276,6 +276,10 @@ void forward_request_keyframes(endpoint *ep)
 {
     conference *cf = ep->conf;
     bridge *br = cf->br;
+    /* the bridge's own PLIs are not copies of the datagram being handled:
+     * they stay out of the forwarding-delay histogram */
+    int64_t rx_ns = br->rx_ns;
+    br->rx_ns = 0;
     for (int i = 0; i < cf->neps; i++) {
         endpoint *o = cf->eps[i];
         if (o == ep)
@@ -295,6 +299,7 @@ void forward_request_keyframes(endpoint *ep)
         }
     }
     udp_flush(br);
+    br->rx_ns = rx_ns;
 }
 
 static void forward_rr_cb(evutil_socket_t fd, short what, void *arg)
