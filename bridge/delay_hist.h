@@ -3,7 +3,7 @@
  * incoming datagram (SO_TIMESTAMPNS) to the sendmmsg that sent each copy.
  * That is the latency the bridge adds, queueing in its socket included,
  * without the sender's or receiver's own delays. Buckets are a quarter
- * octave wide (about 19 %), from 8 us to about 0.4 s; the last one is
+ * octave wide (about 19 %), from 8 us to 0.37 s; the last one is
  * open. Quantiles are read over a window as the difference of two
  * snapshots.
  *
